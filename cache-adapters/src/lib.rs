@@ -1,0 +1,2 @@
+//! Established caches behind the contract (filled in by its own change).
+#![forbid(unsafe_code)]

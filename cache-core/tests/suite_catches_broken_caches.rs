@@ -1,0 +1,274 @@
+//! The conformance suite must fail deliberately broken caches — a check that cannot fail is a
+//! defect — and must pass a correct one (so that its failures mean something).
+#![cfg(feature = "testkit")]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cache_core::testkit::{Capabilities, Outcome, run_all};
+use cache_core::{Clock, ExpiringCache, ManualClock, SystemClock, Timestamp};
+
+/// One way of being wrong, or none.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fault {
+    None,
+    /// Ignores deadlines on read.
+    ReturnsExpired,
+    /// Keeps the first value of a key on overwrite.
+    StaleAfterOverwrite,
+    /// Replaces the value but keeps the first deadline (moka's default on update).
+    KeepsOldDeadline,
+    /// Reads its own real clock instead of the injected one.
+    IgnoresClock,
+    /// Never evicts.
+    IgnoresCapacity,
+    /// Treats the deadline itself as expired (`now >= deadline`).
+    ExpiresAtDeadline,
+    /// Computes the deadline with panicking arithmetic.
+    OverflowingDeadline,
+    /// Has a `maintain()` that does nothing although it declares it frees expired entries.
+    MaintainFreesNothing,
+}
+
+/// Key → (value, deadline), and the keys in insertion order.
+type State = (HashMap<u64, (u64, Timestamp)>, VecDeque<u64>);
+
+/// A small exact FIFO cache with an optional fault.
+struct Faulty {
+    fault: Fault,
+    clock: ManualClock,
+    real: SystemClock,
+    capacity: usize,
+    inner: Mutex<State>,
+}
+
+impl Faulty {
+    fn new(fault: Fault, clock: ManualClock, capacity: usize) -> Faulty {
+        Faulty {
+            fault,
+            clock,
+            real: SystemClock::new(),
+            capacity,
+            inner: Mutex::default(),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        if self.fault == Fault::IgnoresClock {
+            self.real.now()
+        } else {
+            self.clock.now()
+        }
+    }
+}
+
+impl ExpiringCache<u64, u64> for Faulty {
+    fn get_ex(&self, key: &u64) -> Option<u64> {
+        let now = self.now();
+        let inner = self.inner.lock().unwrap();
+        let &(value, deadline) = inner.0.get(key)?;
+        let live = match self.fault {
+            Fault::ReturnsExpired => true,
+            Fault::ExpiresAtDeadline => now < deadline,
+            _ => now <= deadline,
+        };
+        live.then_some(value)
+    }
+
+    fn set_ex(&self, key: u64, value: u64, ttl: Duration) {
+        let now = self.now();
+        let deadline = if self.fault == Fault::OverflowingDeadline {
+            let nanos = u64::try_from(ttl.as_nanos()).expect("ttl fits in u64 nanoseconds");
+            Timestamp::from_nanos(now.as_nanos().checked_add(nanos).expect("no overflow"))
+        } else {
+            now + ttl
+        };
+        let mut guard = self.inner.lock().unwrap();
+        let (map, order) = &mut *guard;
+        if let Some(entry) = map.get_mut(&key) {
+            match self.fault {
+                Fault::StaleAfterOverwrite => {}
+                Fault::KeepsOldDeadline => entry.0 = value,
+                _ => *entry = (value, deadline),
+            }
+            return;
+        }
+        if self.fault != Fault::IgnoresCapacity && map.len() >= self.capacity {
+            match order.pop_front() {
+                Some(oldest) => {
+                    map.remove(&oldest);
+                }
+                None => return, // capacity 0
+            }
+        }
+        map.insert(key, (value, deadline));
+        order.push_back(key);
+    }
+
+    fn resident_len(&self) -> usize {
+        self.inner.lock().unwrap().0.len()
+    }
+
+    fn maintain(&self) {
+        if self.fault == Fault::MaintainFreesNothing {
+            return;
+        }
+        let now = self.now();
+        let mut guard = self.inner.lock().unwrap();
+        let (map, order) = &mut *guard;
+        map.retain(|_, &mut (_, deadline)| now <= deadline);
+        order.retain(|k| map.contains_key(k));
+    }
+}
+
+const CAPS: Capabilities = Capabilities::new().maintain_frees_expired(true);
+
+/// The names of the scenarios that failed for `fault`.
+fn failures(fault: Fault) -> Vec<&'static str> {
+    run_all(|clock, capacity| Faulty::new(fault, clock, capacity), CAPS)
+        .into_iter()
+        .filter(|r| r.outcome.is_err())
+        .map(|r| r.name)
+        .collect()
+}
+
+#[track_caller]
+fn assert_caught_by(fault: Fault, expected: &[&str]) {
+    let failed = failures(fault);
+    for name in expected {
+        assert!(
+            failed.contains(name),
+            "{fault:?} should fail {name}; the suite failed only {failed:?}"
+        );
+    }
+}
+
+#[test]
+fn a_correct_cache_passes_every_scenario_and_skips_none() {
+    let results = run_all(
+        |clock, capacity| Faulty::new(Fault::None, clock, capacity),
+        CAPS,
+    );
+    assert_eq!(results.len(), 12, "every scenario ran");
+    for r in results {
+        assert_eq!(r.outcome, Ok(Outcome::Passed), "scenario {}", r.name);
+    }
+}
+
+#[test]
+fn returning_expired_values_is_caught() {
+    assert_caught_by(
+        Fault::ReturnsExpired,
+        &[
+            "live_at_deadline_expired_one_nanosecond_after",
+            "zero_ttl_is_live_only_at_the_instant_of_set",
+            "overwrite_with_longer_ttl_replaces_value_and_deadline",
+            "expired_entries_never_returned_after_churn",
+        ],
+    );
+}
+
+#[test]
+fn stale_values_after_overwrite_are_caught() {
+    assert_caught_by(
+        Fault::StaleAfterOverwrite,
+        &[
+            "overwrite_with_shorter_ttl_replaces_value_and_deadline",
+            "overwrite_with_longer_ttl_replaces_value_and_deadline",
+            "no_stale_value_after_overwrite",
+            "expired_entries_never_returned_after_churn",
+            "concurrent_sets_and_gets_see_only_values_of_that_key",
+        ],
+    );
+}
+
+#[test]
+fn keeping_the_old_deadline_on_overwrite_is_caught() {
+    assert_caught_by(
+        Fault::KeepsOldDeadline,
+        &[
+            "overwrite_with_shorter_ttl_replaces_value_and_deadline",
+            "overwrite_with_longer_ttl_replaces_value_and_deadline",
+            "expired_entries_never_returned_after_churn",
+        ],
+    );
+}
+
+#[test]
+fn ignoring_the_injected_clock_is_caught() {
+    assert_caught_by(
+        Fault::IgnoresClock,
+        &[
+            "live_at_deadline_expired_one_nanosecond_after",
+            "overwrite_with_shorter_ttl_replaces_value_and_deadline",
+            "expired_entries_never_returned_after_churn",
+        ],
+    );
+}
+
+#[test]
+fn ignoring_the_capacity_is_caught() {
+    assert_caught_by(Fault::IgnoresCapacity, &["capacity_is_respected"]);
+}
+
+#[test]
+fn expiring_at_the_deadline_itself_is_caught() {
+    assert_caught_by(
+        Fault::ExpiresAtDeadline,
+        &["live_at_deadline_expired_one_nanosecond_after"],
+    );
+}
+
+#[test]
+fn overflowing_on_duration_max_is_caught() {
+    assert_caught_by(
+        Fault::OverflowingDeadline,
+        &["hit_after_set", "max_ttl_never_expires"],
+    );
+}
+
+#[test]
+fn a_maintain_that_frees_nothing_is_caught_when_declared() {
+    assert_caught_by(
+        Fault::MaintainFreesNothing,
+        &["maintain_frees_expired_entries"],
+    );
+}
+
+#[test]
+fn clock_scenarios_are_skipped_not_passed_when_the_clock_is_not_followed() {
+    let caps = Capabilities::new().expiry_follows_clock(false);
+    let results = run_all(
+        |clock, capacity| Faulty::new(Fault::None, clock, capacity),
+        caps,
+    );
+    let skipped: Vec<_> = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Ok(Outcome::Skipped(_))))
+        .map(|r| r.name)
+        .collect();
+    assert!(skipped.contains(&"live_at_deadline_expired_one_nanosecond_after"));
+    assert!(skipped.contains(&"expired_entries_never_returned_after_churn"));
+    assert!(!skipped.contains(&"capacity_is_respected"));
+    assert!(results.iter().all(|r| r.outcome.is_ok()));
+}
+
+#[test]
+fn the_contract_is_object_safe_and_forwards_through_pointers() {
+    use std::sync::Arc;
+    let clock = ManualClock::new();
+    let boxed: Box<dyn ExpiringCache<u64, u64>> = Box::new(Faulty::new(Fault::None, clock, 4));
+    boxed.set_ex(1, 10, Duration::from_secs(1));
+    let by_ref: &dyn ExpiringCache<u64, u64> = &boxed;
+    assert_eq!(by_ref.get_ex(&1), Some(10));
+    let shared: Arc<dyn ExpiringCache<u64, u64>> = Arc::new(boxed);
+    assert_eq!(shared.get_ex(&1), Some(10));
+    assert_eq!(shared.resident_len(), 1);
+}
+
+// The suite's own macro, run on the correct cache, as an implementation would use it.
+cache_core::conformance_tests!(
+    |clock, capacity| Faulty::new(Fault::None, clock, capacity),
+    CAPS
+);
