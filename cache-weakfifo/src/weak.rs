@@ -1,0 +1,532 @@
+//! [`WeakFifoCache`]: the article's `LocalCache`, ported line by line.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
+use hashbrown::HashTable;
+
+/// One cached object: the Python `LocalCache.Dict({'result': value, 'expire': ...})`.
+///
+/// It also carries its key, which Python's `WeakValueDictionary` keeps inside the weak reference
+/// (`KeyedRef.key`) so that the death callback knows which key to drop. Storing it here lets the
+/// map hold nothing but the weak reference: the key is stored once per entry, not twice.
+struct Entry<K, V> {
+    key: K,
+    value: V,
+    deadline: Timestamp,
+}
+
+/// What the `Mutex` guards: Python's `self.weak` and `self.strong`.
+struct Inner<K, V> {
+    /// `self.weak`: key → weak reference to the key's current entry. Keyed by `entry.key`.
+    weak: HashTable<Weak<Entry<K, V>>>,
+    /// `self.strong`: the only strong references, oldest first, at most `maxlen` of them.
+    strong: std::collections::VecDeque<Arc<Entry<K, V>>>,
+}
+
+/// The article's cache: a weak-value map plus a bounded FIFO deque of strong references.
+///
+/// Entries are freed **only** when the deque pushes them out — never on expiry, never on read.
+/// See the [crate documentation](crate) for the line-by-line parity with the Python original.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_core::{ExpiringCache, ManualClock};
+/// use cache_weakfifo::WeakFifoCache;
+///
+/// let clock = ManualClock::new();
+/// let cache = WeakFifoCache::with_clock(3, clock.clone());
+/// cache.set_ex("a", 1, Duration::from_secs(10)); // t = 0 s, expires after t = 10 s
+/// clock.advance(Duration::from_secs(10)); // t = 10 s
+/// // Behaviour 4: still a hit at exactly the deadline (`now > expire` is the expiry test).
+/// assert_eq!(cache.get_ex(&"a"), Some(1));
+/// clock.advance(Duration::from_millis(500)); // t = 10.5 s
+/// // Behaviour 1: expired, so a miss ...
+/// assert_eq!(cache.get_ex(&"a"), None);
+/// // ... but nothing was removed: the expired entry is still resident.
+/// assert_eq!((cache.len(), cache.deque_len()), (1, 1));
+///
+/// // Behaviour 2: setting the same key again takes a second deque slot.
+/// cache.set_ex("a", 2, Duration::from_secs(10));
+/// assert_eq!((cache.len(), cache.deque_len()), (1, 2));
+///
+/// // Behaviour 3: the deque is full after "c"; it pushes out the *first* "a" entry, whose
+/// // death must not remove the key, because the map already points at the newer "a".
+/// cache.set_ex("b", 3, Duration::from_secs(10));
+/// cache.set_ex("c", 4, Duration::from_secs(10));
+/// assert_eq!(cache.get_ex(&"a"), Some(2));
+/// assert_eq!((cache.len(), cache.deque_len()), (3, 3));
+/// // The next set pushes out the newer "a" entry, which is the key's current one: key gone.
+/// cache.set_ex("d", 5, Duration::from_secs(10));
+/// assert_eq!(cache.get_ex(&"a"), None);
+/// assert_eq!(cache.len(), 3);
+///
+/// // maxlen == 0 keeps nothing, as in Python.
+/// let nothing = WeakFifoCache::with_clock(0, clock.clone());
+/// nothing.set_ex("x", 1, Duration::from_secs(10));
+/// assert_eq!((nothing.get_ex(&"x"), nothing.len()), (None, 0));
+/// ```
+pub struct WeakFifoCache<K, V, C: Clock = SystemClock> {
+    maxlen: usize,
+    clock: C,
+    hasher: RandomState,
+    inner: Mutex<Inner<K, V>>,
+}
+
+impl<K, V> WeakFifoCache<K, V, SystemClock> {
+    /// A cache holding at most `maxlen` entries (deque slots), on the real monotonic clock.
+    ///
+    /// `maxlen == 0` is allowed and, as in Python, keeps nothing.
+    pub fn new(maxlen: usize) -> Self {
+        Self::with_clock(maxlen, SystemClock::new())
+    }
+}
+
+impl<K, V, C: Clock> WeakFifoCache<K, V, C> {
+    /// A cache holding at most `maxlen` entries (deque slots), on `clock`.
+    pub fn with_clock(maxlen: usize, clock: C) -> Self {
+        WeakFifoCache {
+            maxlen,
+            clock,
+            hasher: RandomState::new(),
+            inner: Mutex::new(Inner {
+                weak: HashTable::new(),
+                strong: std::collections::VecDeque::new(),
+            }),
+        }
+    }
+
+    /// The most strong references the deque keeps (Python's `deque.maxlen`).
+    pub fn maxlen(&self) -> usize {
+        self.maxlen
+    }
+
+    /// Keys in the weak map (Python's `len(cache.weak)`): expired keys included.
+    pub fn len(&self) -> usize {
+        self.lock().weak.len()
+    }
+
+    /// Whether the weak map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Strong references the deque holds (Python's `len(cache.strong)`): the entries in memory.
+    pub fn deque_len(&self) -> usize {
+        self.lock().strong.len()
+    }
+
+    /// The lock plays the GIL. A panic in a user's `Hash` or `Eq` while it was held leaves the
+    /// structure consistent (nothing is half-moved when those run), so poisoning is ignored.
+    fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<K: Hash + Eq, V, C: Clock> WeakFifoCache<K, V, C> {
+    /// The current entry of a weak reference held by the map. The map never holds a dead one:
+    /// an entry's key is removed in the same critical section that drops its last strong
+    /// reference.
+    fn upgrade(weak: &Weak<Entry<K, V>>) -> Arc<Entry<K, V>> {
+        weak.upgrade()
+            .expect("invariant: the weak map holds no dead reference")
+    }
+
+    /// Python's `WeakValueDictionary` callback, run as the deque drops `dying`, its last strong
+    /// reference: the key goes only if the map still points at this very entry.
+    fn on_entry_death(&self, weak: &mut HashTable<Weak<Entry<K, V>>>, dying: &Arc<Entry<K, V>>) {
+        let hash = self.hasher.hash_one(&dying.key);
+        if let Ok(slot) = weak.find_entry(hash, |w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(dying))) {
+            slot.remove();
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let inner = self.lock();
+        assert!(inner.strong.len() <= self.maxlen, "deque over maxlen");
+        // The deque holds the only strong references, each exactly once.
+        for e in &inner.strong {
+            assert_eq!(
+                Arc::strong_count(e),
+                1,
+                "an entry with another strong reference"
+            );
+        }
+        // Every weak reference is alive and filed under its entry's key.
+        for w in inner.weak.iter() {
+            let e = Self::upgrade(w);
+            let hash = self.hasher.hash_one(&e.key);
+            let found = inner
+                .weak
+                .find(hash, |x| std::ptr::eq(x.as_ptr(), w.as_ptr()));
+            assert!(found.is_some(), "a weak reference filed under another hash");
+        }
+        // len() == the keys whose current entry is in the deque.
+        let current = inner
+            .strong
+            .iter()
+            .filter(|e| {
+                let hash = self.hasher.hash_one(&e.key);
+                inner
+                    .weak
+                    .find(hash, |w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(e)))
+                    .is_some()
+            })
+            .count();
+        assert_eq!(
+            current,
+            inner.weak.len(),
+            "len() must count keys with a live current entry"
+        );
+    }
+}
+
+impl<K, V, C> ExpiringCache<K, V> for WeakFifoCache<K, V, C>
+where
+    K: Hash + Eq + Send + Sync,
+    V: Clone + Send + Sync,
+    C: Clock,
+{
+    /// `value = self.weak.get(key, notFound)`; a miss, or `now > expire`, returns `None` and
+    /// removes nothing.
+    fn get_ex(&self, key: &K) -> Option<V> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        let hash = self.hasher.hash_one(key);
+        let weak = inner.weak.find(hash, |w| Self::upgrade(w).key == *key)?;
+        let entry = Self::upgrade(weak);
+        // `if self.nowTime() > expire: return self.notFound`
+        is_live(entry.deadline, now).then(|| entry.value.clone())
+    }
+
+    /// `self.weak[key] = strongRef = Dict(...)`, then `self.strong.append(strongRef)`.
+    fn set_ex(&self, key: K, value: V, ttl: Duration) {
+        let deadline = deadline(self.clock.now(), ttl);
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let hash = self.hasher.hash_one(&key);
+        let entry = Arc::new(Entry {
+            key,
+            value,
+            deadline,
+        });
+        // `self.weak[key] = strongRef`: the key now points at the new entry; an older entry of
+        // the same key keeps its deque slot.
+        let hasher = &self.hasher;
+        match inner.weak.entry(
+            hash,
+            |w| Self::upgrade(w).key == entry.key,
+            |w| hasher.hash_one(&Self::upgrade(w).key),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut slot) => {
+                *slot.get_mut() = Arc::downgrade(&entry)
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(Arc::downgrade(&entry));
+            }
+        }
+        // `self.strong.append(strongRef)`: a full deque pushes out its oldest entry, which dies
+        // (with maxlen == 0 that is the new entry itself).
+        inner.strong.push_back(entry);
+        if inner.strong.len() > self.maxlen {
+            if let Some(dying) = inner.strong.pop_front() {
+                self.on_entry_death(&mut inner.weak, &dying);
+                drop(dying);
+            }
+        }
+    }
+
+    /// The entries the deque holds: the memory actually in use, expired entries included.
+    fn resident_len(&self) -> usize {
+        self.deque_len()
+    }
+
+    /// Does nothing: in this design nothing frees an entry early. That is the point.
+    fn maintain(&self) {}
+}
+
+impl<K, V, C: Clock> fmt::Debug for WeakFifoCache<K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("WeakFifoCache")
+            .field("maxlen", &self.maxlen)
+            .field("len", &inner.weak.len())
+            .field("deque_len", &inner.strong.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, VecDeque};
+    use std::sync::Mutex;
+
+    use cache_core::ManualClock;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A value that records its id when it is dropped; clones record nothing.
+    #[derive(Debug)]
+    struct Tracked {
+        id: u32,
+        original: bool,
+        drops: Arc<Mutex<Vec<u32>>>,
+    }
+
+    impl Clone for Tracked {
+        fn clone(&self) -> Self {
+            Tracked {
+                id: self.id,
+                original: false,
+                drops: Arc::clone(&self.drops),
+            }
+        }
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            if self.original {
+                self.drops.lock().unwrap().push(self.id);
+            }
+        }
+    }
+
+    struct Fixture {
+        clock: ManualClock,
+        drops: Arc<Mutex<Vec<u32>>>,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                clock: ManualClock::new(),
+                drops: Arc::default(),
+            }
+        }
+
+        fn value(&self, id: u32) -> Tracked {
+            Tracked {
+                id,
+                original: true,
+                drops: Arc::clone(&self.drops),
+            }
+        }
+
+        fn dropped(&self) -> Vec<u32> {
+            self.drops.lock().unwrap().clone()
+        }
+    }
+
+    const TTL: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn after_n_newer_sets_exactly_the_oldest_n_are_dropped() {
+        let f = Fixture::new();
+        let cache = WeakFifoCache::with_clock(5, f.clock.clone());
+        for id in 0..5 {
+            cache.set_ex(id, f.value(id), TTL);
+        }
+        assert_eq!(
+            f.dropped(),
+            Vec::<u32>::new(),
+            "a full deque has dropped nothing yet"
+        );
+        for id in 5..8 {
+            cache.set_ex(id, f.value(id), TTL);
+        }
+        // Three newer sets push out exactly the three oldest entries, in order.
+        assert_eq!(f.dropped(), vec![0, 1, 2]);
+        assert_eq!((cache.len(), cache.deque_len()), (5, 5));
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn expiry_alone_frees_nothing() {
+        let f = Fixture::new();
+        let cache = WeakFifoCache::with_clock(8, f.clock.clone());
+        for id in 0..5 {
+            cache.set_ex(id, f.value(id), Duration::from_secs(1));
+        }
+        f.clock.advance(Duration::from_secs(3600)); // t = 1 h: every entry long expired
+        for id in 0..5 {
+            assert!(cache.get_ex(&id).is_none(), "expired entries are misses");
+        }
+        cache.maintain();
+        assert_eq!(
+            f.dropped(),
+            Vec::<u32>::new(),
+            "but reading and maintain() free nothing"
+        );
+        assert_eq!((cache.len(), cache.resident_len()), (5, 5));
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn an_overwritten_entry_keeps_its_slot_until_pushed_out() {
+        let f = Fixture::new();
+        let cache = WeakFifoCache::with_clock(3, f.clock.clone());
+        for id in 0..3 {
+            cache.set_ex(7, f.value(id), TTL); // the same key three times: three slots
+        }
+        assert_eq!((cache.len(), cache.deque_len()), (1, 3));
+        assert_eq!(f.dropped(), Vec::<u32>::new());
+        cache.set_ex(8, f.value(3), TTL);
+        // The oldest value of key 7 dies; the key stays, pointing at its newest value.
+        assert_eq!(f.dropped(), vec![0]);
+        assert_eq!(cache.get_ex(&7).map(|v| v.id), Some(2));
+        assert_eq!(cache.len(), 2);
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn dropping_the_cache_frees_every_entry() {
+        let f = Fixture::new();
+        let cache = WeakFifoCache::with_clock(4, f.clock.clone());
+        for id in 0..6 {
+            cache.set_ex(id % 3, f.value(id), TTL);
+        }
+        assert_eq!(f.dropped(), vec![0, 1]);
+        drop(cache);
+        let mut dropped = f.dropped();
+        dropped.sort_unstable();
+        assert_eq!(dropped, vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn maxlen_zero_drops_each_entry_at_once() {
+        let f = Fixture::new();
+        let cache = WeakFifoCache::with_clock(0, f.clock.clone());
+        cache.set_ex(1, f.value(1), TTL);
+        assert_eq!(f.dropped(), vec![1]);
+        assert!(cache.get_ex(&1).is_none());
+        assert!(cache.is_empty());
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn two_threads_neither_panic_nor_deadlock_and_keep_the_invariants() {
+        let clock = ManualClock::new();
+        let cache = WeakFifoCache::with_clock(64, clock.clone());
+        std::thread::scope(|s| {
+            for t in 0..2u64 {
+                let (cache, clock) = (&cache, &clock);
+                s.spawn(move || {
+                    for i in 0..20_000u64 {
+                        let key = (i * 7 + t * 13) % 128;
+                        cache.set_ex(key, i, Duration::from_millis(i % 50));
+                        let _ = cache.get_ex(&((key * 3) % 128));
+                        if i % 100 == 0 {
+                            clock.advance(Duration::from_millis(1));
+                        }
+                    }
+                });
+            }
+        });
+        cache.check_invariants();
+        assert_eq!(
+            cache.deque_len(),
+            64,
+            "40 000 sets fill the deque to maxlen"
+        );
+    }
+
+    /// The reference model, written from the article's rules alone.
+    #[derive(Default)]
+    struct Model {
+        maxlen: usize,
+        next_id: u64,
+        /// (id, key, value, deadline), oldest first.
+        deque: VecDeque<(u64, u8, u8, Timestamp)>,
+        /// key → id of its current entry.
+        map: HashMap<u8, u64>,
+    }
+
+    impl Model {
+        fn set(&mut self, key: u8, value: u8, deadline: Timestamp) {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.map.insert(key, id);
+            self.deque.push_back((id, key, value, deadline));
+            if self.deque.len() > self.maxlen {
+                let (old_id, old_key, _, _) = self.deque.pop_front().unwrap();
+                if self.map.get(&old_key) == Some(&old_id) {
+                    self.map.remove(&old_key);
+                }
+            }
+        }
+
+        fn get(&self, key: u8, now: Timestamp) -> Option<u8> {
+            let id = self.map.get(&key)?;
+            let &(_, _, value, deadline) = self.deque.iter().find(|e| e.0 == *id).unwrap();
+            (now <= deadline).then_some(value)
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Set(u8, u8, Duration),
+        Get(u8),
+        Advance(Duration),
+    }
+
+    fn ttl() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::ZERO),
+            Just(Duration::from_nanos(1)),
+            Just(Duration::from_secs(5)),
+            Just(Duration::from_secs(10)),
+            Just(Duration::MAX),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..5, any::<u8>(), ttl()).prop_map(|(k, v, t)| Op::Set(k, v, t)),
+            4 => (0u8..6).prop_map(Op::Get),
+            2 => prop_oneof![
+                Just(Duration::ZERO),
+                Just(Duration::from_nanos(1)),
+                Just(Duration::from_secs(1)),
+                Just(Duration::from_secs(5)),
+                Just(Duration::from_secs(10)),
+            ]
+            .prop_map(Op::Advance),
+        ]
+    }
+
+    fn maxlen() -> impl Strategy<Value = usize> {
+        prop_oneof![3 => 0usize..=8, 1 => Just(16usize), 1 => Just(64usize)]
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_exactly_like_the_reference_model(
+            maxlen in maxlen(),
+            ops in proptest::collection::vec(op(), 1..200),
+        ) {
+            let clock = ManualClock::new();
+            let cache = WeakFifoCache::with_clock(maxlen, clock.clone());
+            let mut model = Model { maxlen, ..Model::default() };
+            for (step, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::Set(k, v, ttl) => {
+                        cache.set_ex(k, v, ttl);
+                        model.set(k, v, deadline(clock.now(), ttl));
+                    }
+                    Op::Get(k) => {
+                        prop_assert_eq!(cache.get_ex(&k), model.get(k, clock.now()), "step {}", step);
+                    }
+                    Op::Advance(d) => clock.advance(d),
+                }
+                prop_assert_eq!(cache.len(), model.map.len(), "len() at step {}", step);
+                prop_assert_eq!(cache.deque_len(), model.deque.len(), "deque_len() at step {}", step);
+                cache.check_invariants();
+            }
+        }
+    }
+}
