@@ -1,0 +1,108 @@
+//! [`LruTtlCache`]: [`lru::LruCache`](::lru::LruCache) in a `Mutex`, with a deadline per entry.
+//!
+//! # How TTL works here
+//!
+//! `lru` has no notion of time. The deadline from the injected clock is stored beside the value;
+//! `get_ex` checks it (`now <= deadline` is live) before returning the value. An overwrite
+//! replaces value and deadline and makes the entry the most recently used.
+//!
+//! # When expired entries leave memory
+//!
+//! Only two things free an entry: a `get_ex` that finds it expired (it removes it on the spot),
+//! or the LRU order pushing it out when a new key arrives at capacity. An expired entry that is
+//! never read again stays resident until it becomes the least recently used and a new key
+//! displaces it — in a cache whose valid set is smaller than its capacity, that is the article's
+//! failure mode. [`maintain`](cache_core::ExpiringCache::maintain) does nothing: `lru` has no
+//! housekeeping, and scanning for expired entries would not be what a user of `lru` gets.
+
+use std::fmt;
+use std::hash::Hash;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use cache_core::{Clock, ExpiringCache, SystemClock, deadline};
+
+use crate::Stored;
+
+/// An LRU cache of at most `capacity` entries, with a time-to-live per entry.
+///
+/// Capacity is exact. `capacity == 0` keeps nothing.
+pub struct LruTtlCache<K, V, C: Clock = SystemClock> {
+    /// `None` when the capacity is zero (`lru` needs a non-zero capacity).
+    inner: Option<Mutex<::lru::LruCache<K, Stored<V>>>>,
+    clock: C,
+}
+
+impl<K: Hash + Eq, V> LruTtlCache<K, V, SystemClock> {
+    /// A cache of at most `capacity` entries on the real monotonic clock.
+    pub fn new(capacity: usize) -> Self {
+        Self::with_clock(capacity, SystemClock::new())
+    }
+}
+
+impl<K: Hash + Eq, V, C: Clock> LruTtlCache<K, V, C> {
+    /// A cache of at most `capacity` entries on `clock`.
+    pub fn with_clock(capacity: usize, clock: C) -> Self {
+        LruTtlCache {
+            inner: NonZeroUsize::new(capacity).map(|c| Mutex::new(::lru::LruCache::new(c))),
+            clock,
+        }
+    }
+
+    /// The capacity the cache was built with.
+    pub fn capacity(&self) -> usize {
+        self.inner.as_ref().map_or(0, |m| lock(m).cap().get())
+    }
+}
+
+/// A panic inside `lru` while the lock was held cannot leave half a value behind that we would
+/// read: at worst an entry is missing, which the contract allows. So poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<K, V, C> ExpiringCache<K, V> for LruTtlCache<K, V, C>
+where
+    K: Hash + Eq + Send + Sync,
+    V: Clone + Send + Sync,
+    C: Clock,
+{
+    fn get_ex(&self, key: &K) -> Option<V> {
+        let inner = self.inner.as_ref()?;
+        let now = self.clock.now();
+        let mut lru = lock(inner);
+        let stored = lru.get(key)?;
+        if stored.is_live(now) {
+            return Some(stored.value.clone());
+        }
+        // Expired: free it now rather than leave it until LRU pushes it out.
+        lru.pop(key);
+        None
+    }
+
+    fn set_ex(&self, key: K, value: V, ttl: Duration) {
+        let Some(inner) = self.inner.as_ref() else {
+            return;
+        };
+        let deadline = deadline(self.clock.now(), ttl);
+        lock(inner).put(key, Stored { value, deadline });
+    }
+
+    fn resident_len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |m| lock(m).len())
+    }
+}
+
+impl<K: Hash + Eq, V, C: Clock> fmt::Debug for LruTtlCache<K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (len, cap) = self.inner.as_ref().map_or((0, 0), |m| {
+            let lru = lock(m);
+            (lru.len(), lru.cap().get())
+        });
+        f.debug_struct("LruTtlCache")
+            .field("len", &len)
+            .field("capacity", &cap)
+            .finish_non_exhaustive()
+    }
+}

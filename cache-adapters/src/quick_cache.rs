@@ -1,0 +1,103 @@
+//! [`QuickTtlCache`]: [`quick_cache::sync::Cache`](::quick_cache::sync::Cache), with a deadline
+//! per entry.
+//!
+//! # How TTL works here
+//!
+//! `quick_cache` has no notion of time. The deadline from the injected clock is stored beside
+//! the value; `get_ex` checks it (`now <= deadline` is live). An overwrite replaces value and
+//! deadline.
+//!
+//! # When expired entries leave memory
+//!
+//! Only two things free an entry: a `get_ex` that finds it expired — it removes it with
+//! `remove_if`, which re-checks the deadline under the shard's lock, so a fresh value another
+//! thread set in the meantime is never removed — or `quick_cache`'s own eviction (CLOCK-PRO)
+//! pushing it out when new keys arrive at capacity. An expired entry that is never read again
+//! stays resident until evicted. [`maintain`](cache_core::ExpiringCache::maintain) does nothing.
+//!
+//! Eviction does not reach every entry alike. While the cache fills, quick_cache admits entries
+//! into its *hot* section (up to 97 % of capacity, its default hot allocation), and it evicts a
+//! hot entry only when a cold entry is promoted past that share — which a stream of new keys,
+//! each set once and never read, never does. Under such a stream (the article's workload: ids
+//! seen once, cached "just in case"), the entries admitted during the fill stay resident long
+//! after they expire, however many new keys arrive; only the newer, cold entries churn. The
+//! adapter's `retention` tests pin this down, and the report measures it.
+//!
+//! # Capacity is approximate
+//!
+//! The cache is sharded and each shard holds `ceil(capacity / shards)` entries, so up to
+//! `shards - 1` entries more than `capacity` may be resident; with a small capacity it uses
+//! fewer shards. Its admission can also turn away a new key, which the contract allows.
+
+use std::fmt;
+use std::hash::Hash;
+use std::time::Duration;
+
+use cache_core::{Clock, ExpiringCache, SystemClock, deadline};
+
+use crate::Stored;
+
+/// A concurrent, sharded cache of about `capacity` entries, with a time-to-live per entry.
+pub struct QuickTtlCache<K, V, C: Clock = SystemClock> {
+    inner: ::quick_cache::sync::Cache<K, Stored<V>>,
+    clock: C,
+}
+
+impl<K: Hash + Eq, V: Clone> QuickTtlCache<K, V, SystemClock> {
+    /// A cache of about `capacity` entries on the real monotonic clock.
+    pub fn new(capacity: usize) -> Self {
+        Self::with_clock(capacity, SystemClock::new())
+    }
+}
+
+impl<K: Hash + Eq, V: Clone, C: Clock> QuickTtlCache<K, V, C> {
+    /// A cache of about `capacity` entries on `clock`.
+    pub fn with_clock(capacity: usize, clock: C) -> Self {
+        QuickTtlCache {
+            inner: ::quick_cache::sync::Cache::new(capacity),
+            clock,
+        }
+    }
+
+    /// The number of shards: the most entries above `capacity` that may be resident is one less.
+    pub fn shards(&self) -> usize {
+        self.inner.num_shards()
+    }
+}
+
+impl<K, V, C> ExpiringCache<K, V> for QuickTtlCache<K, V, C>
+where
+    K: Hash + Eq + Send + Sync,
+    V: Clone + Send + Sync,
+    C: Clock,
+{
+    fn get_ex(&self, key: &K) -> Option<V> {
+        let now = self.clock.now();
+        let stored = self.inner.get(key)?;
+        if stored.is_live(now) {
+            return Some(stored.value);
+        }
+        // Expired: free it, unless another thread has set a live value meanwhile.
+        self.inner.remove_if(key, |s| !s.is_live(now));
+        None
+    }
+
+    fn set_ex(&self, key: K, value: V, ttl: Duration) {
+        let deadline = deadline(self.clock.now(), ttl);
+        self.inner.insert(key, Stored { value, deadline });
+    }
+
+    fn resident_len(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+impl<K: Hash + Eq, V: Clone, C: Clock> fmt::Debug for QuickTtlCache<K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QuickTtlCache")
+            .field("len", &self.inner.len())
+            .field("capacity", &self.inner.capacity())
+            .field("shards", &self.inner.num_shards())
+            .finish_non_exhaustive()
+    }
+}
