@@ -64,8 +64,64 @@
 //!
 //! None of this frees anything earlier than Python would: an expired entry stays resident until
 //! `maxlen` newer sets have pushed it out. [`cache_core::ExpiringCache::maintain`] does nothing.
+//!
+//! # `TtlFifoCache`: the article, repaired
+//!
+//! [`TtlFifoCache`] keeps the design's simplicity — a bounded cache that evicts in FIFO order —
+//! and removes its two faults: expired entries holding memory until pushed out, and every re-set
+//! of a key taking another slot.
+//!
+//! ## Data layout
+//!
+//! - **Slots**: one `Vec` of `{ key, value, deadline, prev: u32, next: u32 }`, densely packed
+//!   (removing an entry moves the last slot into the hole). `prev`/`next` thread the slots into
+//!   the FIFO list by slot index. Per entry that is the payload plus 8 bytes of links (plus
+//!   padding, if `K` and `V` leave any). The array grows by doubling but never past `maxlen`, so
+//!   a full cache has no unused slots.
+//! - **Index**: a `hashbrown` `HashTable<u32>` of slot indices, filed under the hash of the
+//!   slot's key (foldhash): the key is stored once, in its slot. 4 bytes and a control byte per
+//!   bucket, at a load factor between 7/16 and 7/8.
+//! - **Sweep bounds**: for each block of 64 slots, a lower bound on its deadlines (8 bytes per 64
+//!   entries).
+//!
+//! No `Arc`, no `Weak`, no allocation per entry beyond what `K` and `V` own. One `RwLock` guards
+//! the whole: reads share it, and only a read that finds its entry expired takes it exclusively.
+//!
+//! ## Overwrites
+//!
+//! `set_ex` of a present key replaces value and deadline in place — one slot per key — and moves
+//! the entry to the back of the FIFO, as if it were new. With one TTL for every entry, FIFO order
+//! then stays deadline order, so the front is always the next entry to expire; and a key that is
+//! set again is treated as the newest rather than being evicted first.
+//!
+//! ## Reclamation
+//!
+//! - Every `set_ex` first frees up to 4 expired entries at the front of the FIFO (with a single
+//!   TTL this alone keeps up with the arrival rate), then advances a *sweep*: it looks at up to 4
+//!   blocks, skipping each whose bound is still ahead of the clock (one comparison), and scans at
+//!   most one block whose bound has passed, freeing its expired entries and tightening its bound.
+//!   With mixed TTLs, FIFO order is not deadline order; the sweep finds expired entries wherever
+//!   they are, in `resident / 64` writes at most. The work per call is bounded: at most 4 front
+//!   removals and 64 slots scanned.
+//! - A `get_ex` that finds its entry expired frees it.
+//! - [`maintain`](cache_core::ExpiringCache::maintain) scans every block whose bound has passed
+//!   and frees every expired entry, then, if the cache has shrunk below a quarter of its slot
+//!   array, gives the memory back.
+//! - When the cache is full of live entries, a new key evicts the front of the FIFO.
+//!
+//! ## The article's lessons, answered
+//!
+//! - *Expired entries are not freed*: here they are, as writes arrive and in `maintain()`; the
+//!   memory held follows the valid set, not `maxlen`.
+//! - *Every set takes a slot*: here a key has one slot, whatever the number of sets.
+//! - *700–800 bytes per entry, not the 100 estimated*: here the overhead above the keys, values
+//!   and deadlines themselves is a few bytes of links and index; the report measures it.
+//! - *Set `maxlen` from data*: still good advice — `maxlen` is the bound on memory when every
+//!   entry is live — but a generous `maxlen` no longer costs memory for expired entries.
 #![forbid(unsafe_code)]
 
+mod fifo;
 mod weak;
 
+pub use fifo::TtlFifoCache;
 pub use weak::WeakFifoCache;
