@@ -33,7 +33,7 @@
 //! exact only after `maintain()`: moka applies inserts and evictions to its bookkeeping lazily.
 
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::time::{Duration, Instant};
 
 use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline};
@@ -80,8 +80,12 @@ impl<K, V, C: Clock> ::moka::Expiry<K, Stored<V>> for DeadlineExpiry<C> {
 }
 
 /// moka's concurrent cache of at most `capacity` entries, with a time-to-live per entry.
-pub struct MokaCache<K, V, C: Clock = SystemClock> {
-    inner: ::moka::sync::Cache<K, Stored<V>>,
+///
+/// `S` is the hasher, std's randomly seeded `RandomState` by default (moka's own default); a
+/// fixed-seed hasher ([`MokaCache::with_hasher`]) makes moka's internal table growth the same
+/// from run to run.
+pub struct MokaCache<K, V, C: Clock = SystemClock, S = RandomState> {
+    inner: ::moka::sync::Cache<K, Stored<V>, S>,
     clock: C,
 }
 
@@ -109,6 +113,19 @@ where
 
     /// A cache of at most `capacity` entries with the given eviction `policy`, on `clock`.
     pub fn with_policy(capacity: u64, clock: C, policy: MokaPolicy) -> Self {
+        Self::with_hasher(capacity, clock, policy, RandomState::new())
+    }
+}
+
+impl<K, V, C, S> MokaCache<K, V, C, S>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    C: Clock + Clone + 'static,
+    S: BuildHasher + Clone + Send + Sync + 'static,
+{
+    /// A cache of at most `capacity` entries with `policy`, on `clock`, hashing with `hasher`.
+    pub fn with_hasher(capacity: u64, clock: C, policy: MokaPolicy, hasher: S) -> Self {
         let policy = match policy {
             MokaPolicy::TinyLfu => ::moka::policy::EvictionPolicy::tiny_lfu(),
             MokaPolicy::Lru => ::moka::policy::EvictionPolicy::lru(),
@@ -119,16 +136,17 @@ where
             .expire_after(DeadlineExpiry {
                 clock: clock.clone(),
             })
-            .build();
+            .build_with_hasher(hasher);
         MokaCache { inner, clock }
     }
 }
 
-impl<K, V, C> ExpiringCache<K, V> for MokaCache<K, V, C>
+impl<K, V, C, S> ExpiringCache<K, V> for MokaCache<K, V, C, S>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     C: Clock,
+    S: BuildHasher + Clone + Send + Sync + 'static,
 {
     fn get_ex(&self, key: &K) -> Option<V> {
         let now = self.clock.now();
@@ -153,7 +171,7 @@ where
     }
 }
 
-impl<K, V, C: Clock> fmt::Debug for MokaCache<K, V, C> {
+impl<K, V, C: Clock, S> fmt::Debug for MokaCache<K, V, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MokaCache")
             .field("entry_count", &self.inner.entry_count())

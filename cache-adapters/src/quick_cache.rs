@@ -30,16 +30,29 @@
 //! fewer shards. Its admission can also turn away a new key, which the contract allows.
 
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
 
 use cache_core::{Clock, ExpiringCache, SystemClock, deadline};
 
 use crate::Stored;
 
+/// The cache type inside, with hasher `S`.
+type Inner<K, V, S> = ::quick_cache::sync::Cache<
+    K,
+    Stored<V>,
+    ::quick_cache::UnitWeighter,
+    S,
+    ::quick_cache::sync::DefaultLifecycle<K, Stored<V>>,
+>;
+
 /// A concurrent, sharded cache of about `capacity` entries, with a time-to-live per entry.
-pub struct QuickTtlCache<K, V, C: Clock = SystemClock> {
-    inner: ::quick_cache::sync::Cache<K, Stored<V>>,
+///
+/// `S` is the hasher, quick_cache's own (randomly seeded) by default; a fixed-seed hasher
+/// ([`QuickTtlCache::with_hasher`]) makes the shard each key lands in, and so the entries held
+/// near capacity, the same from run to run.
+pub struct QuickTtlCache<K, V, C: Clock = SystemClock, S = ::quick_cache::DefaultHashBuilder> {
+    inner: Inner<K, V, S>,
     clock: C,
 }
 
@@ -53,8 +66,21 @@ impl<K: Hash + Eq, V: Clone> QuickTtlCache<K, V, SystemClock> {
 impl<K: Hash + Eq, V: Clone, C: Clock> QuickTtlCache<K, V, C> {
     /// A cache of about `capacity` entries on `clock`.
     pub fn with_clock(capacity: usize, clock: C) -> Self {
+        Self::with_hasher(capacity, clock, Default::default())
+    }
+}
+
+impl<K: Hash + Eq, V: Clone, C: Clock, S: BuildHasher + Clone> QuickTtlCache<K, V, C, S> {
+    /// A cache of about `capacity` entries on `clock`, hashing with `hasher`.
+    pub fn with_hasher(capacity: usize, clock: C, hasher: S) -> Self {
         QuickTtlCache {
-            inner: ::quick_cache::sync::Cache::new(capacity),
+            inner: ::quick_cache::sync::Cache::with(
+                capacity,
+                capacity as u64,
+                ::quick_cache::UnitWeighter,
+                hasher,
+                Default::default(),
+            ),
             clock,
         }
     }
@@ -65,11 +91,12 @@ impl<K: Hash + Eq, V: Clone, C: Clock> QuickTtlCache<K, V, C> {
     }
 }
 
-impl<K, V, C> ExpiringCache<K, V> for QuickTtlCache<K, V, C>
+impl<K, V, C, S> ExpiringCache<K, V> for QuickTtlCache<K, V, C, S>
 where
     K: Hash + Eq + Send + Sync,
     V: Clone + Send + Sync,
     C: Clock,
+    S: BuildHasher + Clone + Send + Sync,
 {
     fn get_ex(&self, key: &K) -> Option<V> {
         let now = self.clock.now();
@@ -92,7 +119,9 @@ where
     }
 }
 
-impl<K: Hash + Eq, V: Clone, C: Clock> fmt::Debug for QuickTtlCache<K, V, C> {
+impl<K: Hash + Eq, V: Clone, C: Clock, S: BuildHasher + Clone> fmt::Debug
+    for QuickTtlCache<K, V, C, S>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QuickTtlCache")
             .field("len", &self.inner.len())

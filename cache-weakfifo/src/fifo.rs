@@ -568,7 +568,11 @@ mod tests {
         let (clock, drops) = (ManualClock::new(), Drops::default());
         let cache = TtlFifoCache::with_clock(10_000, clock.clone());
         for id in 0..3_000u32 {
-            cache.set_ex(id, drops.value(id), Duration::from_secs(1 + u64::from(id % 7)));
+            cache.set_ex(
+                id,
+                drops.value(id),
+                Duration::from_secs(1 + u64::from(id % 7)),
+            );
         }
         clock.advance(4 * SEC); // t = 4 s: TTLs of 1..=3 s have expired
         cache.maintain();

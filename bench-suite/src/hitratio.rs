@@ -1,0 +1,192 @@
+//! Hit ratio on seeded Zipf key streams with TTLs, across capacities.
+//!
+//! Each request reads its key; a miss sets it (cache-aside). The hand-moved clock advances a
+//! fixed tick per request, so a TTL is a number of requests and the run is exactly repeatable.
+
+use std::time::Duration;
+
+use cache_core::ManualClock;
+use rand_distr::{Distribution, Zipf};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
+use serde::Serialize;
+
+use crate::progress::Progress;
+use crate::strategies::Strategy;
+
+/// The hit-ratio workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct HitRatioConfig {
+    /// Distinct keys.
+    pub keys: u64,
+    /// Requests measured (after the warm-up).
+    pub requests: u64,
+    /// Requests before measuring starts.
+    pub warmup: u64,
+    /// Zipf exponent of key popularity.
+    pub zipf_exponent: f64,
+    /// TTL of every entry, in seconds.
+    pub ttl_secs: f64,
+    /// Clock advance per request, in seconds.
+    pub tick_secs: f64,
+    /// Capacities, in percent of the key space.
+    pub capacities_pct: Vec<f64>,
+    /// Seed of the key stream.
+    pub seed: u64,
+}
+
+impl HitRatioConfig {
+    /// `keys` distinct keys, `requests` measured requests (as many again to warm up),
+    /// Zipf exponent 1.0, a 30 s TTL with one request per millisecond (30 000 requests), so that
+    /// at small capacities eviction comes first and at large ones expiry does; capacities of 1 %
+    /// to 25 %.
+    pub fn new(keys: u64, requests: u64, seed: u64) -> HitRatioConfig {
+        HitRatioConfig {
+            keys,
+            requests,
+            warmup: requests / 4,
+            zipf_exponent: 1.0,
+            ttl_secs: 30.0,
+            tick_secs: 0.001,
+            capacities_pct: vec![1.0, 2.0, 5.0, 10.0, 25.0],
+            seed,
+        }
+    }
+
+    /// The key stream: warm-up then measured requests, identical for every strategy.
+    pub fn stream(&self) -> Result<Vec<u64>, String> {
+        let zipf = Zipf::new(self.keys as f64, self.zipf_exponent)
+            .map_err(|e| format!("bad Zipf parameters: {e}"))?;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
+        Ok((0..self.warmup + self.requests)
+            .map(|_| zipf.sample(&mut rng) as u64)
+            .collect())
+    }
+
+    /// The capacities in entries.
+    pub fn capacities(&self) -> Vec<usize> {
+        self.capacities_pct
+            .iter()
+            .map(|p| ((self.keys as f64 * p / 100.0).round() as usize).max(1))
+            .collect()
+    }
+}
+
+/// One strategy at one capacity.
+#[derive(Debug, Clone, Serialize)]
+pub struct HitRow {
+    /// Strategy name.
+    pub strategy: &'static str,
+    /// Capacity in entries.
+    pub capacity: usize,
+    /// Capacity in percent of the key space.
+    pub capacity_pct: f64,
+    /// Hits ÷ measured requests.
+    pub hit_ratio: f64,
+    /// Hits among the measured requests.
+    pub hits: u64,
+    /// Measured requests.
+    pub requests: u64,
+}
+
+/// Runs `stream` through `strategy` at `capacity`; returns the hits among the measured part.
+pub fn replay(strategy: Strategy, capacity: usize, cfg: &HitRatioConfig, stream: &[u64]) -> u64 {
+    let clock = ManualClock::new();
+    let cache = strategy.build::<u64, u64, _>(capacity, clock.clone());
+    let ttl = Duration::from_secs_f64(cfg.ttl_secs);
+    let tick = Duration::from_secs_f64(cfg.tick_secs);
+    let mut hits = 0;
+    for (i, &key) in stream.iter().enumerate() {
+        clock.advance(tick);
+        if cache.get_ex(&key).is_some() {
+            hits += u64::from(i as u64 >= cfg.warmup);
+        } else {
+            cache.set_ex(key, key, ttl);
+        }
+    }
+    hits
+}
+
+/// Runs every strategy at every capacity.
+pub fn run(
+    strategies: &[Strategy],
+    cfg: &HitRatioConfig,
+    progress: &Progress,
+) -> Result<Vec<HitRow>, String> {
+    let stream = cfg.stream()?;
+    let capacities = cfg.capacities();
+    let bar = progress.bar("hit ratio", (strategies.len() * capacities.len()) as u64);
+    let mut rows = Vec::new();
+    for &s in strategies {
+        for (&capacity, &pct) in capacities.iter().zip(&cfg.capacities_pct) {
+            let hits = replay(s, capacity, cfg, &stream);
+            rows.push(HitRow {
+                strategy: s.name(),
+                capacity,
+                capacity_pct: pct,
+                hit_ratio: hits as f64 / cfg.requests.max(1) as f64,
+                hits,
+                requests: cfg.requests,
+            });
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_is_seeded_zipf_and_repeatable() {
+        let cfg = HitRatioConfig::new(1_000, 20_000, 7);
+        let a = cfg.stream().unwrap();
+        assert_eq!(a, cfg.stream().unwrap(), "same seed, same stream");
+        assert_ne!(a, HitRatioConfig::new(1_000, 20_000, 8).stream().unwrap());
+        assert_eq!(a.len(), 25_000);
+        assert!(a.iter().all(|&k| (1..=1_000).contains(&k)));
+        // Zipf(1.0) over 1 000 keys: key 1 has probability 1 / H(1000) ≈ 13.4 %.
+        let ones = a.iter().filter(|&&k| k == 1).count() as f64 / a.len() as f64;
+        assert!((ones - 0.134).abs() < 0.01, "share of the top key: {ones}");
+    }
+
+    #[test]
+    fn capacities_are_percentages_of_the_key_space() {
+        let cfg = HitRatioConfig::new(10_000, 1, 1);
+        assert_eq!(cfg.capacities(), vec![100, 200, 500, 1_000, 2_500]);
+        assert_eq!(
+            HitRatioConfig::new(10, 1, 1).capacities()[0],
+            1,
+            "never zero"
+        );
+    }
+
+    #[test]
+    fn an_unbounded_map_with_a_long_ttl_misses_only_first_sights() {
+        let mut cfg = HitRatioConfig::new(500, 10_000, 3);
+        cfg.ttl_secs = 1e9; // never expires
+        let stream = cfg.stream().unwrap();
+        let hits = replay(Strategy::Hashmap, 1, &cfg, &stream);
+        let mut seen = std::collections::HashSet::new();
+        let mut expected = 0;
+        for (i, k) in stream.iter().enumerate() {
+            if !seen.insert(*k) && i as u64 >= cfg.warmup {
+                expected += 1;
+            }
+        }
+        assert_eq!(hits, expected);
+    }
+
+    #[test]
+    fn a_short_ttl_lowers_the_hit_ratio() {
+        let cfg = HitRatioConfig::new(2_000, 20_000, 5);
+        let stream = cfg.stream().unwrap();
+        let mut short = cfg.clone();
+        short.ttl_secs = 0.05; // 50 requests
+        let long_hits = replay(Strategy::Lru, 500, &cfg, &stream);
+        let short_hits = replay(Strategy::Lru, 500, &short, &stream);
+        assert!(short_hits < long_hits / 2, "{short_hits} vs {long_hits}");
+    }
+}

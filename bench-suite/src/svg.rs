@@ -1,0 +1,349 @@
+//! Small, dependency-free SVG line charts: axes with round ticks, one polyline per series, an
+//! optional second y axis, a legend. Deterministic output for the same data.
+
+use std::fmt::Write as _;
+
+/// One line on a chart.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend text.
+    pub name: String,
+    /// (x, y) points, drawn in order.
+    pub points: Vec<(f64, f64)>,
+    /// Drawn against the second y axis.
+    pub secondary: bool,
+    /// Drawn dashed.
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A solid series on the first axis.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+        Series {
+            name: name.into(),
+            points,
+            secondary: false,
+            dashed: false,
+        }
+    }
+}
+
+/// A line chart.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    /// Title above the plot.
+    pub title: String,
+    /// Label under the x axis.
+    pub x_label: String,
+    /// Label of the first y axis.
+    pub y_label: String,
+    /// Label of the second y axis, if any series uses it.
+    pub y2_label: Option<String>,
+    /// Logarithmic x axis (values must be positive).
+    pub x_log: bool,
+    /// The lines.
+    pub series: Vec<Series>,
+}
+
+const W: f64 = 760.0;
+const H: f64 = 420.0;
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 190.0;
+const TOP: f64 = 40.0;
+const BOTTOM: f64 = 60.0;
+const COLORS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",
+];
+
+/// Round tick values covering `[lo, hi]`, about five of them.
+pub fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() * step;
+    let mut out = Vec::new();
+    let mut t = first;
+    while t <= hi + step * 1e-9 {
+        out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
+        t += step;
+    }
+    out
+}
+
+/// A short label for a tick value: 1.5k, 2M, 0.25.
+pub fn label(v: f64) -> String {
+    let a = v.abs();
+    let (x, suffix) = if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}{suffix}")
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Axis {
+    fn fit(values: impl Iterator<Item = f64>, log: bool, from_zero: bool) -> Axis {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        if !lo.is_finite() {
+            (lo, hi) = (0.0, 1.0);
+        }
+        if from_zero && !log {
+            lo = lo.min(0.0);
+        }
+        if hi <= lo {
+            hi = lo + if log { lo.max(1.0) } else { 1.0 };
+        }
+        if !log {
+            hi += (hi - lo) * 0.05;
+        }
+        Axis { lo, hi, log }
+    }
+
+    fn frac(&self, v: f64) -> f64 {
+        if self.log {
+            (v.max(self.lo).ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        }
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        if self.log {
+            let mut out = Vec::new();
+            let mut t = 10f64.powf(self.lo.log10().floor());
+            while t <= self.hi * 1.0001 {
+                if t >= self.lo * 0.9999 {
+                    out.push(t);
+                }
+                t *= 10.0;
+            }
+            if out.len() < 2 {
+                out = vec![self.lo, self.hi];
+            }
+            out
+        } else {
+            ticks(self.lo, self.hi)
+        }
+    }
+}
+
+impl Chart {
+    /// The chart as an SVG document.
+    pub fn render(&self) -> String {
+        let pw = W - LEFT - RIGHT;
+        let ph = H - TOP - BOTTOM;
+        let xs = Axis::fit(
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0)),
+            self.x_log,
+            false,
+        );
+        let y1 = Axis::fit(
+            self.series
+                .iter()
+                .filter(|s| !s.secondary)
+                .flat_map(|s| s.points.iter().map(|p| p.1)),
+            false,
+            true,
+        );
+        let y2 = Axis::fit(
+            self.series
+                .iter()
+                .filter(|s| s.secondary)
+                .flat_map(|s| s.points.iter().map(|p| p.1)),
+            false,
+            true,
+        );
+        let px = |x: f64| LEFT + xs.frac(x) * pw;
+        let py = |a: &Axis, y: f64| TOP + ph - a.frac(y) * ph;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#,
+            LEFT + pw / 2.0,
+            escape(&self.title)
+        );
+        // Grid and ticks.
+        for t in xs.ticks() {
+            let x = px(t);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#e5e5e5"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+                TOP + ph,
+                TOP + ph + 16.0,
+                label(t)
+            );
+        }
+        for t in y1.ticks() {
+            let y = py(&y1, t);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+                LEFT + pw,
+                LEFT - 6.0,
+                y + 4.0,
+                label(t)
+            );
+        }
+        if let Some(l2) = &self.y2_label {
+            for t in y2.ticks() {
+                let y = py(&y2, t);
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
+                    LEFT + pw + 6.0,
+                    y + 4.0,
+                    label(t)
+                );
+            }
+            let _ = writeln!(
+                s,
+                r#"<text transform="translate({:.1},{:.1}) rotate(90)" text-anchor="middle">{}</text>"#,
+                LEFT + pw + 48.0,
+                TOP + ph / 2.0,
+                escape(l2)
+            );
+        }
+        let _ = writeln!(
+            s,
+            r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            LEFT + pw / 2.0,
+            H - 16.0,
+            escape(&self.x_label)
+        );
+        let _ = writeln!(
+            s,
+            r#"<text transform="translate(18,{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            TOP + ph / 2.0,
+            escape(&self.y_label)
+        );
+        // Series and legend.
+        let legend_x = if self.y2_label.is_some() {
+            LEFT + pw + 64.0
+        } else {
+            LEFT + pw + 14.0
+        };
+        for (i, series) in self.series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let axis = if series.secondary { &y2 } else { &y1 };
+            let pts: Vec<String> = series
+                .points
+                .iter()
+                .filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.x_log || p.0 > 0.0))
+                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(axis, y)))
+                .collect();
+            let dash = if series.dashed {
+                r#" stroke-dasharray="6 4""#
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
+                pts.join(" ")
+            );
+            for p in &pts {
+                let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+                let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="2.2" fill="{color}"/>"#);
+            }
+            let ly = TOP + 10.0 + i as f64 * 18.0;
+            let _ = writeln!(
+                s,
+                r#"<line x1="{legend_x:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"{dash}/><text x="{:.1}" y="{:.1}">{}</text>"#,
+                legend_x + 22.0,
+                legend_x + 28.0,
+                ly + 4.0,
+                escape(&series.name)
+            );
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_range() {
+        assert_eq!(ticks(0.0, 10.0), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(
+            ticks(0.0, 1.0),
+            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
+        assert_eq!(ticks(3.0, 3.0), vec![3.0]);
+        let t = ticks(0.0, 523_000.0);
+        assert_eq!(t.first(), Some(&0.0));
+        assert_eq!(t, vec![0.0, 200_000.0, 400_000.0]);
+    }
+
+    #[test]
+    fn labels_are_short() {
+        assert_eq!(label(500_000.0), "500k");
+        assert_eq!(label(2_500_000.0), "2.5M");
+        assert_eq!(label(0.25), "0.25");
+        assert_eq!(label(3.0), "3");
+    }
+
+    #[test]
+    fn a_chart_renders_every_series_and_escapes_text() {
+        let mut a = Series::new("a<b", vec![(0.0, 1.0), (1.0, 2.0)]);
+        a.dashed = true;
+        let mut b = Series::new("bytes", vec![(0.0, 10.0), (1.0, 5.0)]);
+        b.secondary = true;
+        let chart = Chart {
+            title: "t & t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            y2_label: Some("MB".into()),
+            x_log: false,
+            series: vec![a, b],
+        };
+        let svg = chart.render();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains("a&lt;b") && svg.contains("t &amp; t"));
+        assert!(svg.contains("stroke-dasharray"));
+        assert_eq!(svg, chart.render(), "deterministic");
+    }
+}
