@@ -20,3 +20,5 @@ pub mod svg;
 #[cfg(test)]
 #[global_allocator]
 static TEST_ALLOC: alloc::CountingAlloc = alloc::CountingAlloc;
+pub mod benchkit;
+pub mod benchtable;

@@ -33,6 +33,16 @@ enum Cmd {
     Report(ReportArgs),
     /// Turns measured bytes per entry into a capacity plan for your numbers.
     Plan(bench_suite::plan::PlanArgs),
+    /// Reads `cargo bench -p bench-suite`'s results and prints the speed table: median ns per
+    /// operation and each strategy's ratio to the fastest.
+    BenchTable {
+        /// criterion's output folder [default: target/criterion in the workspace].
+        #[arg(long, value_name = "DIR")]
+        criterion: Option<PathBuf>,
+        /// Also write the table as Markdown to this file [default: target/cache-report/bench.md].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Measures one footprint row in this process and prints it as JSON (used by `report`).
     #[command(hide = true)]
     MeasureFootprint {
@@ -98,11 +108,15 @@ fn parse_entries(s: &str) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-fn default_out() -> PathBuf {
+fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("cache-report"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/cache-report"),
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
     }
+}
+
+fn default_out() -> PathBuf {
+    target_dir().join("cache-report")
 }
 
 /// Runs one footprint measurement in a fresh copy of this process.
@@ -165,6 +179,32 @@ fn main() -> Result<()> {
         Some(Cmd::Plan(args)) => {
             let plan = bench_suite::plan::run(args).map_err(anyhow::Error::msg)?;
             print!("{plan}");
+            Ok(())
+        }
+        Some(Cmd::BenchTable { criterion, out }) => {
+            let dir = criterion
+                .clone()
+                .unwrap_or_else(|| target_dir().join("criterion"));
+            let results = bench_suite::benchtable::read(&dir).map_err(anyhow::Error::msg)?;
+            let table = bench_suite::benchtable::markdown(&results);
+            print!("{table}");
+            let out = out
+                .clone()
+                .unwrap_or_else(|| default_out().join("bench.md"));
+            if let Some(parent) = out.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            let text = format!(
+                "Median time per operation (ratio to the fastest strategy of the workload), from \
+                 `cargo bench -p bench-suite`; {}.\n\n{table}",
+                bench_suite::report::machine_line()
+            );
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "wrote {}",
+                std::fs::canonicalize(&out).unwrap_or(out).display()
+            );
             Ok(())
         }
         Some(Cmd::MeasureFootprint {

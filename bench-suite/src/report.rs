@@ -219,6 +219,15 @@ impl Environment {
     }
 }
 
+/// One line on the machine and toolchain, for tables that quote measurements.
+pub fn machine_line() -> String {
+    let env = Environment::now(0.0, 0);
+    format!(
+        "{}, {} logical CPUs, {}, {} build",
+        env.platform, env.cores, env.rustc, env.profile
+    )
+}
+
 /// Everything one run measured. Field names are stable: see README's "report.json".
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

@@ -42,6 +42,16 @@ impl Strategy {
         Strategy::Hashmap,
     ];
 
+    /// The strategies that are caches (bounded): every one but the `hashmap` baseline. The
+    /// speed benches run these.
+    pub const CACHES: [Strategy; 5] = [
+        Strategy::Weakfifo,
+        Strategy::Ttlfifo,
+        Strategy::Moka,
+        Strategy::Lru,
+        Strategy::QuickCache,
+    ];
+
     /// The name used on the command line and in tables.
     pub fn name(self) -> &'static str {
         match self {

@@ -65,6 +65,15 @@
 //! None of this frees anything earlier than Python would: an expired entry stays resident until
 //! `maxlen` newer sets have pushed it out. [`cache_core::ExpiringCache::maintain`] does nothing.
 //!
+//! ## Measured
+//!
+//! `cargo run --release -p bench-suite` (2026-11-26, Linux x86_64, 2 CPUs, rustc 1.95.0), 500 000
+//! entries of the article's shape (20-byte `String` keys, 8-byte `String` values): **127.3 bytes
+//! per entry**, 43.3 above the 84 bytes of the keys, values and deadlines themselves, 3
+//! allocations per entry (key, value, and the `Arc` holding them). Python took 700–800. In the
+//! article's workload (capacity 500 000, TTL 1800 s, 50 000 entries valid at once) it holds all
+//! 500 000 entries, 449 999 of them expired: 63.6 MB per cache.
+//!
 //! # `TtlFifoCache`: the article, repaired
 //!
 //! [`TtlFifoCache`] keeps the design's simplicity — a bounded cache that evicts in FIFO order —
@@ -108,6 +117,22 @@
 //!   and frees every expired entry, then, if the cache has shrunk below a quarter of its slot
 //!   array, gives the memory back.
 //! - When the cache is full of live entries, a new key evicts the front of the FIFO.
+//!
+//! ## Measured
+//!
+//! `cargo run --release -p bench-suite` (2026-11-26, Linux x86_64, 2 CPUs, rustc 1.95.0):
+//!
+//! - **Memory**: 102.6 bytes per entry at 500 000 entries of the article's shape, **18.6 bytes
+//!   above the payload** (84 bytes of keys, values and deadlines); 42.6 bytes per entry for
+//!   `u64 → u64`, again 18.6 above its 24-byte payload. The 18.6 bytes are 8 of links and 10.6
+//!   of index (4-byte slots and control bytes at a load factor of 0.48: 500 000 entries need
+//!   2^20 buckets). For comparison, in the same run: quick_cache 30.1, lru 51.7 (its table is
+//!   allocated up front), moka 257.3 above the payload.
+//! - **Retention** (capacity 500 000, valid set 50 000, 1 000 000 new keys): with one TTL of
+//!   1800 s, no expired entry was resident at any sample (the front reclamation keeps up); with
+//!   TTLs mixed log-uniformly from one minute to one day, at most 196 (0.04 % of capacity). After
+//!   `maintain()`: none, and 136 bytes held. The article's design held 449 999 expired entries in
+//!   the same workload.
 //!
 //! ## The article's lessons, answered
 //!
