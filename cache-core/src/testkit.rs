@@ -4,13 +4,49 @@
 //! [`conformance_tests!`](crate::conformance_tests) call in its `tests/`, which expands to one
 //! `#[test]` per scenario:
 //!
-//! ```ignore
-//! // tests/conformance.rs
-//! use cache_core::testkit::Capabilities;
+//! ```
+//! # use std::collections::{HashMap, VecDeque};
+//! # use std::sync::Mutex;
+//! # use std::time::Duration;
+//! # use cache_core::{Clock, ExpiringCache, ManualClock, Timestamp};
+//! # /// A small, correct FIFO cache standing in for yours.
+//! # struct MyCache { clock: ManualClock, cap: usize, inner: Mutex<(HashMap<u64, (u64, Timestamp)>, VecDeque<u64>)> }
+//! # impl MyCache {
+//! #     fn with_clock(cap: usize, clock: ManualClock) -> MyCache {
+//! #         MyCache { clock, cap, inner: Mutex::default() }
+//! #     }
+//! # }
+//! # impl ExpiringCache<u64, u64> for MyCache {
+//! #     fn get_ex(&self, k: &u64) -> Option<u64> {
+//! #         let now = self.clock.now();
+//! #         let g = self.inner.lock().unwrap();
+//! #         let &(v, dl) = g.0.get(k)?;
+//! #         cache_core::is_live(dl, now).then_some(v)
+//! #     }
+//! #     fn set_ex(&self, k: u64, v: u64, ttl: Duration) {
+//! #         let dl = self.clock.now() + ttl;
+//! #         let mut g = self.inner.lock().unwrap();
+//! #         let (map, order) = &mut *g;
+//! #         if let Some(e) = map.get_mut(&k) { *e = (v, dl); return; }
+//! #         if map.len() >= self.cap {
+//! #             match order.pop_front() { Some(old) => { map.remove(&old); } None => return }
+//! #         }
+//! #         map.insert(k, (v, dl));
+//! #         order.push_back(k);
+//! #     }
+//! #     fn resident_len(&self) -> usize { self.inner.lock().unwrap().0.len() }
+//! # }
+//! use cache_core::testkit::{Capabilities, run_all};
+//!
+//! // In tests/conformance.rs: one #[test] per scenario.
 //! cache_core::conformance_tests!(
-//!     |clock, capacity| my_crate::MyCache::with_clock(capacity, clock),
+//!     |clock, capacity| MyCache::with_clock(capacity, clock),
 //!     Capabilities::new(),
 //! );
+//!
+//! // Or run them all at once and look at the outcomes.
+//! let results = run_all(|clock, capacity| MyCache::with_clock(capacity, clock), Capabilities::new());
+//! assert!(results.iter().all(|r| r.outcome.is_ok()), "{results:?}");
 //! ```
 //!
 //! Every scenario is also a plain public function, generic over a constructor that receives the
@@ -637,12 +673,7 @@ macro_rules! __conformance_test_fns {
 /// (a `Fn(ManualClock, usize) -> C` given the clock and the capacity) with the declared
 /// [`Capabilities`](crate::testkit::Capabilities).
 ///
-/// ```ignore
-/// cache_core::conformance_tests!(
-///     |clock, capacity| MyCache::with_clock(capacity, clock),
-///     cache_core::testkit::Capabilities::new(),
-/// );
-/// ```
+/// See the [module documentation](crate::testkit) for an example.
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr, $caps:expr $(,)?) => {
