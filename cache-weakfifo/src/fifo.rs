@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
@@ -78,7 +78,7 @@ pub struct TtlFifoCache<K, V, C: Clock = SystemClock> {
     maxlen: usize,
     clock: C,
     hasher: foldhash::fast::RandomState,
-    inner: RwLock<Inner<K, V>>,
+    inner: Mutex<Inner<K, V>>,
 }
 
 impl<K, V> TtlFifoCache<K, V, SystemClock> {
@@ -98,7 +98,7 @@ impl<K, V, C: Clock> TtlFifoCache<K, V, C> {
             maxlen: maxlen.min(MAX_ENTRIES),
             clock,
             hasher: foldhash::fast::RandomState::default(),
-            inner: RwLock::new(Inner {
+            inner: Mutex::new(Inner {
                 slots: Vec::new(),
                 index: HashTable::new(),
                 head: NIL,
@@ -116,7 +116,7 @@ impl<K, V, C: Clock> TtlFifoCache<K, V, C> {
 
     /// Entries held, expired ones not yet freed included (the same as `resident_len`).
     pub fn len(&self) -> usize {
-        self.read().slots.len()
+        self.lock().slots.len()
     }
 
     /// Whether the cache holds nothing.
@@ -124,21 +124,11 @@ impl<K, V, C: Clock> TtlFifoCache<K, V, C> {
         self.len() == 0
     }
 
-    /// A read guard. A panic while the write lock was held (a user's `Hash` or `Eq` panicking
-    /// half-way through a removal) may have left the structure inconsistent, so a poisoned cache
-    /// is cleared — its entries dropped, as a bounded cache may — and used on.
-    fn read(&self) -> RwLockReadGuard<'_, Inner<K, V>> {
-        if self.inner.is_poisoned() {
-            drop(self.write());
-        }
-        self.inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// A write guard; a poisoned cache is cleared first (see [`TtlFifoCache::read`]).
-    fn write(&self) -> RwLockWriteGuard<'_, Inner<K, V>> {
-        match self.inner.write() {
+    /// The lock. A panic while it was held (a user's `Hash` or `Eq` panicking half-way through a
+    /// removal) may have left the structure inconsistent, so a poisoned cache is cleared — its
+    /// entries dropped, as a bounded cache may — and used on.
+    fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
+        match self.inner.lock() {
             Ok(guard) => guard,
             Err(poisoned) => {
                 let mut guard = poisoned.into_inner();
@@ -296,7 +286,7 @@ impl<K: Hash + Eq, V> Inner<K, V> {
 impl<K: Hash + Eq, V, C: Clock> TtlFifoCache<K, V, C> {
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        let inner = self.read();
+        let inner = self.lock();
         let n = inner.slots.len();
         assert!(n <= self.maxlen, "more entries than maxlen");
         assert_eq!(inner.index.len(), n, "index and slots disagree");
@@ -341,7 +331,7 @@ impl<K: Hash + Eq, V, C: Clock> TtlFifoCache<K, V, C> {
     where
         K: Clone,
     {
-        let inner = self.read();
+        let inner = self.lock();
         let mut keys = Vec::new();
         let mut cur = inner.head;
         while cur != NIL {
@@ -362,21 +352,14 @@ where
     fn get_ex(&self, key: &K) -> Option<V> {
         let now = self.clock.now();
         let hash = self.hasher.hash_one(key);
-        {
-            let inner = self.read();
-            let i = inner.find(hash, key)?;
-            let slot = &inner.slots[i as usize];
-            if is_live(slot.deadline, now) {
-                return Some(slot.value.clone());
-            }
+        let mut inner = self.lock();
+        let i = inner.find(hash, key)?;
+        let slot = &inner.slots[i as usize];
+        if is_live(slot.deadline, now) {
+            return Some(slot.value.clone());
         }
-        // Expired: free it, unless another thread replaced it with a live entry meanwhile.
-        let mut inner = self.write();
-        if let Some(i) = inner.find(hash, key) {
-            if !is_live(inner.slots[i as usize].deadline, now) {
-                drop(inner.remove(i, &self.hasher));
-            }
-        }
+        // Expired: free it on the spot.
+        drop(inner.remove(i, &self.hasher));
         None
     }
 
@@ -390,7 +373,7 @@ where
         let dl = deadline(now, ttl);
         let hash = self.hasher.hash_one(&key);
         let hasher = &self.hasher;
-        let mut guard = self.write();
+        let mut guard = self.lock();
         let inner = &mut *guard;
         inner.reclaim_front(now, FRONT_BUDGET, hasher);
         inner.sweep(now, SWEEP_LOOK, SWEEP_SCAN, hasher);
@@ -442,7 +425,7 @@ where
     /// Frees every expired entry, then gives back memory if the cache has shrunk a lot.
     fn maintain(&self) {
         let now = self.clock.now();
-        let mut inner = self.write();
+        let mut inner = self.lock();
         let mut b = 0;
         while b < inner.block_min.len() {
             if inner.block_min[b] < now {
@@ -456,7 +439,7 @@ where
 
 impl<K, V, C: Clock> fmt::Debug for TtlFifoCache<K, V, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = self.read();
+        let inner = self.lock();
         f.debug_struct("TtlFifoCache")
             .field("maxlen", &self.maxlen)
             .field("len", &inner.slots.len())
@@ -589,13 +572,13 @@ mod tests {
         for id in 0..50_000u64 {
             cache.set_ex(id, id, SEC);
         }
-        let full = cache.read().slots.capacity();
+        let full = cache.lock().slots.capacity();
         clock.advance(2 * SEC);
         cache.set_ex(1, 1, 60 * SEC);
         cache.maintain();
         assert_eq!(cache.resident_len(), 1);
         assert!(
-            cache.read().slots.capacity() < full / 100,
+            cache.lock().slots.capacity() < full / 100,
             "the slot array shrank"
         );
         cache.check_invariants();
