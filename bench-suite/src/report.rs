@@ -449,7 +449,6 @@ fn advice(rows: &[RetentionRow], scenario: &[ScenarioRow], fp: &[FootprintRow]) 
     if let Some(w) = full("weakfifo") {
         let valid = article::ENTRIES_PER_CACHE / 10;
         let (lo, hi) = (valid * 11 / 10, valid * 2);
-        let _ = w.workload_bytes;
         out.push(format!(
             "The article's design fills to maxlen whatever the TTL: {} for {} caches × {} workers at maxlen {}. \
              The article's rule (maxlen = 1.1–2 × the {} entries valid at once, so {}–{}) brings that to {}–{}.",
