@@ -559,7 +559,7 @@ where
 /// that was set for that very key, never older than one the same reader already saw.
 pub fn concurrent_sets_and_gets_see_only_values_of_that_key<C, F>(
     make: F,
-    _caps: Capabilities,
+    caps: Capabilities,
 ) -> Outcome
 where
     F: Fn(ManualClock, usize) -> C,
@@ -632,7 +632,7 @@ where
         }
     });
     cache.maintain();
-    assert!(cache.resident_len() <= _caps.max_resident(CAPACITY));
+    assert!(cache.resident_len() <= caps.max_resident(CAPACITY));
     Outcome::Passed
 }
 
