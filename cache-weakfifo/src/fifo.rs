@@ -450,58 +450,14 @@ impl<K, V, C: Clock> fmt::Debug for TtlFifoCache<K, V, C> {
 #[cfg(test)]
 mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
 
     use cache_core::ManualClock;
     use proptest::prelude::*;
 
     use super::*;
-
-    /// A value that records its id when the original (not a clone) is dropped.
-    #[derive(Debug)]
-    struct Tracked {
-        id: u32,
-        original: bool,
-        drops: Arc<Mutex<Vec<u32>>>,
-    }
-
-    impl Clone for Tracked {
-        fn clone(&self) -> Self {
-            Tracked {
-                id: self.id,
-                original: false,
-                drops: Arc::clone(&self.drops),
-            }
-        }
-    }
-
-    impl Drop for Tracked {
-        fn drop(&mut self) {
-            if self.original {
-                self.drops.lock().unwrap().push(self.id);
-            }
-        }
-    }
-
-    #[derive(Default)]
-    struct Drops(Arc<Mutex<Vec<u32>>>);
-
-    impl Drops {
-        fn value(&self, id: u32) -> Tracked {
-            Tracked {
-                id,
-                original: true,
-                drops: Arc::clone(&self.0),
-            }
-        }
-
-        fn sorted(&self) -> Vec<u32> {
-            let mut v = self.0.lock().unwrap().clone();
-            v.sort_unstable();
-            v
-        }
-    }
+    use crate::test_support::Drops;
 
     const SEC: Duration = Duration::from_secs(1);
 

@@ -155,6 +155,8 @@
 #![forbid(unsafe_code)]
 
 mod fifo;
+#[cfg(test)]
+mod test_support;
 mod weak;
 
 pub use fifo::TtlFifoCache;

@@ -263,102 +263,50 @@ impl<K, V, C: Clock> fmt::Debug for WeakFifoCache<K, V, C> {
 #[cfg(test)]
 mod tests {
     use std::collections::{HashMap, VecDeque};
-    use std::sync::Mutex;
 
     use cache_core::ManualClock;
     use proptest::prelude::*;
 
     use super::*;
-
-    /// A value that records its id when it is dropped; clones record nothing.
-    #[derive(Debug)]
-    struct Tracked {
-        id: u32,
-        original: bool,
-        drops: Arc<Mutex<Vec<u32>>>,
-    }
-
-    impl Clone for Tracked {
-        fn clone(&self) -> Self {
-            Tracked {
-                id: self.id,
-                original: false,
-                drops: Arc::clone(&self.drops),
-            }
-        }
-    }
-
-    impl Drop for Tracked {
-        fn drop(&mut self) {
-            if self.original {
-                self.drops.lock().unwrap().push(self.id);
-            }
-        }
-    }
-
-    struct Fixture {
-        clock: ManualClock,
-        drops: Arc<Mutex<Vec<u32>>>,
-    }
-
-    impl Fixture {
-        fn new() -> Fixture {
-            Fixture {
-                clock: ManualClock::new(),
-                drops: Arc::default(),
-            }
-        }
-
-        fn value(&self, id: u32) -> Tracked {
-            Tracked {
-                id,
-                original: true,
-                drops: Arc::clone(&self.drops),
-            }
-        }
-
-        fn dropped(&self) -> Vec<u32> {
-            self.drops.lock().unwrap().clone()
-        }
-    }
+    use crate::test_support::Drops;
 
     const TTL: Duration = Duration::from_secs(10);
 
     #[test]
     fn after_n_newer_sets_exactly_the_oldest_n_are_dropped() {
-        let f = Fixture::new();
-        let cache = WeakFifoCache::with_clock(5, f.clock.clone());
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = WeakFifoCache::with_clock(5, clock.clone());
         for id in 0..5 {
-            cache.set_ex(id, f.value(id), TTL);
+            cache.set_ex(id, drops.value(id), TTL);
         }
         assert_eq!(
-            f.dropped(),
+            drops.in_order(),
             Vec::<u32>::new(),
             "a full deque has dropped nothing yet"
         );
         for id in 5..8 {
-            cache.set_ex(id, f.value(id), TTL);
+            cache.set_ex(id, drops.value(id), TTL);
         }
         // Three newer sets push out exactly the three oldest entries, in order.
-        assert_eq!(f.dropped(), vec![0, 1, 2]);
+        assert_eq!(drops.in_order(), vec![0, 1, 2]);
         assert_eq!((cache.len(), cache.deque_len()), (5, 5));
         cache.check_invariants();
     }
 
     #[test]
     fn expiry_alone_frees_nothing() {
-        let f = Fixture::new();
-        let cache = WeakFifoCache::with_clock(8, f.clock.clone());
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = WeakFifoCache::with_clock(8, clock.clone());
         for id in 0..5 {
-            cache.set_ex(id, f.value(id), Duration::from_secs(1));
+            cache.set_ex(id, drops.value(id), Duration::from_secs(1));
         }
-        f.clock.advance(Duration::from_secs(3600)); // t = 1 h: every entry long expired
+        clock.advance(Duration::from_secs(3600)); // t = 1 h: every entry long expired
         for id in 0..5 {
             assert!(cache.get_ex(&id).is_none(), "expired entries are misses");
         }
         cache.maintain();
         assert_eq!(
-            f.dropped(),
+            drops.in_order(),
             Vec::<u32>::new(),
             "but reading and maintain() free nothing"
         );
@@ -368,16 +316,16 @@ mod tests {
 
     #[test]
     fn an_overwritten_entry_keeps_its_slot_until_pushed_out() {
-        let f = Fixture::new();
-        let cache = WeakFifoCache::with_clock(3, f.clock.clone());
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = WeakFifoCache::with_clock(3, clock.clone());
         for id in 0..3 {
-            cache.set_ex(7, f.value(id), TTL); // the same key three times: three slots
+            cache.set_ex(7, drops.value(id), TTL); // the same key three times: three slots
         }
         assert_eq!((cache.len(), cache.deque_len()), (1, 3));
-        assert_eq!(f.dropped(), Vec::<u32>::new());
-        cache.set_ex(8, f.value(3), TTL);
+        assert_eq!(drops.in_order(), Vec::<u32>::new());
+        cache.set_ex(8, drops.value(3), TTL);
         // The oldest value of key 7 dies; the key stays, pointing at its newest value.
-        assert_eq!(f.dropped(), vec![0]);
+        assert_eq!(drops.in_order(), vec![0]);
         assert_eq!(cache.get_ex(&7).map(|v| v.id), Some(2));
         assert_eq!(cache.len(), 2);
         cache.check_invariants();
@@ -385,24 +333,24 @@ mod tests {
 
     #[test]
     fn dropping_the_cache_frees_every_entry() {
-        let f = Fixture::new();
-        let cache = WeakFifoCache::with_clock(4, f.clock.clone());
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = WeakFifoCache::with_clock(4, clock.clone());
         for id in 0..6 {
-            cache.set_ex(id % 3, f.value(id), TTL);
+            cache.set_ex(id % 3, drops.value(id), TTL);
         }
-        assert_eq!(f.dropped(), vec![0, 1]);
+        assert_eq!(drops.in_order(), vec![0, 1]);
         drop(cache);
-        let mut dropped = f.dropped();
+        let mut dropped = drops.in_order();
         dropped.sort_unstable();
         assert_eq!(dropped, vec![0, 1, 2, 3, 4, 5]);
     }
 
     #[test]
     fn maxlen_zero_drops_each_entry_at_once() {
-        let f = Fixture::new();
-        let cache = WeakFifoCache::with_clock(0, f.clock.clone());
-        cache.set_ex(1, f.value(1), TTL);
-        assert_eq!(f.dropped(), vec![1]);
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = WeakFifoCache::with_clock(0, clock.clone());
+        cache.set_ex(1, drops.value(1), TTL);
+        assert_eq!(drops.in_order(), vec![1]);
         assert!(cache.get_ex(&1).is_none());
         assert!(cache.is_empty());
         cache.check_invariants();

@@ -1,0 +1,56 @@
+//! What the drop-counting tests of both caches share.
+
+use std::sync::{Arc, Mutex};
+
+/// A value that records its id when the original (not a clone) is dropped.
+#[derive(Debug)]
+pub(crate) struct Tracked {
+    pub(crate) id: u32,
+    original: bool,
+    drops: Arc<Mutex<Vec<u32>>>,
+}
+
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        Tracked {
+            id: self.id,
+            original: false,
+            drops: Arc::clone(&self.drops),
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if self.original {
+            self.drops.lock().unwrap().push(self.id);
+        }
+    }
+}
+
+/// The record of which values were dropped, in order.
+#[derive(Default)]
+pub(crate) struct Drops(Arc<Mutex<Vec<u32>>>);
+
+impl Drops {
+    /// A tracked value with `id`.
+    pub(crate) fn value(&self, id: u32) -> Tracked {
+        Tracked {
+            id,
+            original: true,
+            drops: Arc::clone(&self.0),
+        }
+    }
+
+    /// The ids dropped so far, in the order they were dropped.
+    pub(crate) fn in_order(&self) -> Vec<u32> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The ids dropped so far, sorted.
+    pub(crate) fn sorted(&self) -> Vec<u32> {
+        let mut v = self.in_order();
+        v.sort_unstable();
+        v
+    }
+}
