@@ -112,10 +112,11 @@ fn every_strategy_returns_to_the_baseline_when_dropped() {
             if s == Strategy::Moka {
                 // moka's hash table frees replaced bucket arrays through crossbeam-epoch's
                 // deferred reclamation, and the epoch collector registers each thread once:
-                // a few KiB outlive the cache (measured here: 5 016 bytes the first time on a
-                // thread, 2 072 after), whatever its size. Bounded at 8 KiB.
+                // a few KiB outlive the cache whatever its size (measured: 5 016 bytes the first
+                // time on a thread here, 2 072 after; 9 160 in a fresh process, where the global
+                // collector is set up too). Bounded at 16 KiB, against megabytes held.
                 assert!(
-                    row.leaked_bytes.abs() <= 8 * 1024,
+                    row.leaked_bytes.abs() <= 16 * 1024,
                     "moka kept {} bytes",
                     row.leaked_bytes
                 );
