@@ -310,8 +310,24 @@ impl fmt::Display for Plan {
                 100.0 * r.held_fraction,
                 100.0 * r.live_fraction.min(1.0),
                 human(r.steady_bytes),
-                human(r.full_bytes),
+                if r.strategy == Strategy::Hashmap {
+                    "unbounded".to_owned()
+                } else {
+                    human(r.full_bytes)
+                },
                 r.clock
+            )?;
+        }
+        if self
+            .rows
+            .iter()
+            .any(|r| !r.strategy.reclamation_follows_clock())
+        {
+            writeln!(
+                f,
+                "\nmoka's reclamation runs on real time only, so its scaled run uses a 1 s TTL; its \
+                 timer wheel ticks about every 1.07 s, a whole TTL at that scale, so the expired \
+                 entries it holds there are an upper bound for longer TTLs."
             )?;
         }
         Ok(())
