@@ -457,7 +457,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::test_support::Drops;
+    use crate::test_support::{Drops, hammer_from_two_threads};
 
     const SEC: Duration = Duration::from_secs(1);
 
@@ -615,24 +615,7 @@ mod tests {
     fn two_threads_neither_panic_nor_deadlock_and_keep_the_invariants() {
         let clock = ManualClock::new();
         let cache = TtlFifoCache::with_clock(300, clock.clone());
-        std::thread::scope(|s| {
-            for t in 0..2u64 {
-                let (cache, clock) = (&cache, &clock);
-                s.spawn(move || {
-                    for i in 0..20_000u64 {
-                        let key = (i * 7 + t * 13) % 500;
-                        cache.set_ex(key, i, Duration::from_millis(i % 50));
-                        let _ = cache.get_ex(&((key * 3) % 500));
-                        if i % 100 == 0 {
-                            clock.advance(Duration::from_millis(1));
-                        }
-                        if i % 5_000 == 0 {
-                            cache.maintain();
-                        }
-                    }
-                });
-            }
-        });
+        hammer_from_two_threads(&cache, &clock, 500);
         cache.check_invariants();
     }
 

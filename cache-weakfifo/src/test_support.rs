@@ -54,3 +54,30 @@ impl Drops {
         v
     }
 }
+
+/// Two threads setting, getting and moving the clock on one cache, over `keys` keys, with a
+/// `maintain()` now and then. The caller checks the invariants afterwards.
+pub(crate) fn hammer_from_two_threads(
+    cache: &impl cache_core::ExpiringCache<u64, u64>,
+    clock: &cache_core::ManualClock,
+    keys: u64,
+) {
+    use std::time::Duration;
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            s.spawn(move || {
+                for i in 0..20_000u64 {
+                    let key = (i * 7 + t * 13) % keys;
+                    cache.set_ex(key, i, Duration::from_millis(i % 50));
+                    let _ = cache.get_ex(&((key * 3) % keys));
+                    if i % 100 == 0 {
+                        clock.advance(Duration::from_millis(1));
+                    }
+                    if i % 5_000 == 0 {
+                        cache.maintain();
+                    }
+                }
+            });
+        }
+    });
+}
