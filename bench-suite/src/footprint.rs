@@ -170,27 +170,3 @@ pub fn measure_by_name(
         _ => Err(format!("unknown shape {shape:?}; known: article, u64")),
     }
 }
-
-/// Runs the footprint matrix: for each shape and size, the floor and then each strategy.
-pub fn run(strategies: &[Strategy], sizes: &[usize], progress: &Progress) -> Vec<FootprintRow> {
-    let mut rows = Vec::new();
-    for &n in sizes {
-        rows.extend(run_shape::<crate::shapes::Article>(strategies, n, progress));
-        rows.extend(run_shape::<crate::shapes::U64>(strategies, n, progress));
-    }
-    rows
-}
-
-fn run_shape<S: Shape>(
-    strategies: &[Strategy],
-    n: usize,
-    progress: &Progress,
-) -> Vec<FootprintRow> {
-    let floor = measure_floor::<S>(n);
-    let payload = floor.bytes_per_entry;
-    let mut rows = vec![floor];
-    for &s in strategies {
-        rows.push(measure::<S>(s, n, payload, progress));
-    }
-    rows
-}

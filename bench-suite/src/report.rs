@@ -642,7 +642,6 @@ pub fn markdown(r: &Report) -> String {
         r.parameters.retention.first().map_or(0, |c| c.write_sets)
     );
     let mut workloads: Vec<&str> = r.retention.iter().map(|x| x.workload).collect();
-    workloads.dedup();
     workloads.sort_unstable();
     workloads.dedup();
     for w in &workloads {

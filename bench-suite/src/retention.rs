@@ -263,7 +263,7 @@ impl Recorder<'_> {
 /// Runs the workload on `strategy` and returns its samples, in order.
 pub fn run(strategy: Strategy, cfg: &RetentionConfig, progress: &Progress) -> Vec<Sample> {
     if cfg.real_time {
-        run_on(strategy, cfg, RealTime::new(), progress)
+        run_on(strategy, cfg, SystemClock::new(), progress)
     } else {
         run_on(strategy, cfg, ManualClock::new(), progress)
     }
@@ -283,23 +283,7 @@ impl WorkloadClock for ManualClock {
     }
 }
 
-/// The real clock, shared with the cache.
-#[derive(Clone, Copy, Debug)]
-struct RealTime(SystemClock);
-
-impl RealTime {
-    fn new() -> RealTime {
-        RealTime(SystemClock::new())
-    }
-}
-
-impl Clock for RealTime {
-    fn now(&self) -> Timestamp {
-        self.0.now()
-    }
-}
-
-impl WorkloadClock for RealTime {
+impl WorkloadClock for SystemClock {
     fn reach(&self, t: Timestamp) {
         let now = self.now();
         if t > now {

@@ -64,19 +64,6 @@ impl Shape for U64 {
     }
 }
 
-/// The bytes one entry's payload occupies: the key and value (inline and on the heap) and an
-/// 8-byte deadline. The report measures the same figure with the counting allocator.
-pub fn payload_bytes_hint<S: Shape>() -> usize {
-    let k = S::key(1);
-    let v = S::value(1);
-    std::mem::size_of::<S::K>() + std::mem::size_of::<S::V>() + 8 + heap_of(&k) + heap_of(&v)
-}
-
-fn heap_of<T: 'static>(t: &T) -> usize {
-    let any: &dyn std::any::Any = t;
-    any.downcast_ref::<String>().map_or(0, String::capacity)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,12 +77,5 @@ mod tests {
         }
         assert_eq!(article_key(12_345), "user_id_000000012345");
         assert_ne!(article_key(1), article_key(2));
-    }
-
-    #[test]
-    fn payload_of_the_article_shape_is_84_bytes() {
-        // 24 + 24 inline (two Strings), 20 + 8 on the heap, 8 for the deadline.
-        assert_eq!(payload_bytes_hint::<Article>(), 84);
-        assert_eq!(payload_bytes_hint::<U64>(), 24);
     }
 }

@@ -265,11 +265,11 @@ impl Chart {
         for (i, series) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             let axis = if series.secondary { &y2 } else { &y1 };
-            let pts: Vec<String> = series
+            let pts: Vec<(f64, f64)> = series
                 .points
                 .iter()
                 .filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.x_log || p.0 > 0.0))
-                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(axis, y)))
+                .map(|&(x, y)| (px(x), py(axis, y)))
                 .collect();
             let dash = if series.dashed {
                 r#" stroke-dasharray="6 4""#
@@ -279,11 +279,16 @@ impl Chart {
             let _ = writeln!(
                 s,
                 r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
-                pts.join(" ")
+                pts.iter()
+                    .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
-            for p in &pts {
-                let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
-                let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="2.2" fill="{color}"/>"#);
+            for (x, y) in &pts {
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.2" fill="{color}"/>"#
+                );
             }
             let ly = TOP + 10.0 + i as f64 * 18.0;
             let _ = writeln!(
