@@ -1,5 +1,5 @@
-//! Records, for the report's environment section, the rustc that built this binary and the
-//! versions of the measured crates locked in Cargo.lock.
+//! Records, for the report's environment section, the rustc that built this binary and every
+//! crate version locked in Cargo.lock (the report keeps those its strategies name).
 
 use std::path::Path;
 use std::process::Command;
@@ -19,24 +19,13 @@ fn main() {
     println!("cargo:rerun-if-changed={}", lock.display());
     let text = std::fs::read_to_string(&lock).unwrap_or_default();
     let mut found = Vec::new();
-    let mut name: Option<String> = None;
+    let mut name: Option<&str> = None;
     for line in text.lines() {
         if let Some(n) = line.strip_prefix("name = ") {
-            name = Some(n.trim_matches('"').to_owned());
+            name = Some(n.trim_matches('"'));
         } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
-            if [
-                "moka",
-                "lru",
-                "quick_cache",
-                "hashbrown",
-                "foldhash",
-                "criterion",
-            ]
-            .contains(&n.as_str())
-            {
-                found.push(format!("{n}={}", v.trim_matches('"')));
-            }
+            found.push(format!("{n}={}", v.trim_matches('"')));
         }
     }
-    println!("cargo:rustc-env=CACHEBENCH_CRATES={}", found.join(","));
+    println!("cargo:rustc-env=CACHEBENCH_LOCKED={}", found.join(","));
 }

@@ -1,24 +1,41 @@
-//! The measurements behind the `cachebench` report: footprint, retention of expired entries,
-//! hit ratio and capacity planning, over every strategy behind the `cache_core` contract.
+//! The measurements behind the `cachebench` report — footprint, retention of expired entries,
+//! hit ratio, the article's scenario and capacity planning — over every strategy behind the
+//! `cache_core` contract, and the criterion benches of their speed.
 //!
-//! The binary (`cargo run --release -p bench-suite`) installs the counting allocator of
-//! [`alloc`] and prints; this library holds what it measures with, so the tests and the
-//! criterion benches use the same code.
+//! The layout follows the data:
+//!
+//! - [`strategies`]: the registry — every strategy, its builder and its traits, in one place;
+//! - [`measure`]: one module per measurement, each owning its configuration, rows and section;
+//! - [`report`]: runs the measurements and writes Markdown, JSON, CSV and SVG;
+//! - [`plan`], [`speed`]: the `plan` command and the criterion benches (and `bench-table`);
+//! - [`cli`]: the command line, for the `cachebench` binary and for a cache author's own;
+//! - [`alloc`], [`format`], [`table`], [`shapes`], [`progress`]: what they all share.
 
 pub mod alloc;
-pub mod footprint;
-pub mod hitratio;
+pub mod cli;
+pub mod error;
+pub mod format;
+pub mod measure;
 pub mod plan;
 pub mod progress;
 pub mod report;
-pub mod retention;
 pub mod shapes;
+pub mod speed;
 pub mod strategies;
-pub mod svg;
+pub mod table;
 
-/// The unit tests measure with the counting allocator too.
+pub use error::{Error, Result};
+
+/// Installs [`alloc::CountingAlloc`] as the program's global allocator, which the report's
+/// memory figures need. One line in a binary (or a `harness = false` bench target).
+#[macro_export]
+macro_rules! counting_allocator {
+    () => {
+        #[global_allocator]
+        static COUNTING_ALLOCATOR: $crate::alloc::CountingAlloc = $crate::alloc::CountingAlloc;
+    };
+}
+
+// The unit tests measure with the counting allocator too.
 #[cfg(test)]
-#[global_allocator]
-static TEST_ALLOC: alloc::CountingAlloc = alloc::CountingAlloc;
-pub mod benchkit;
-pub mod benchtable;
+counting_allocator!();

@@ -6,16 +6,18 @@
 //! new keys at that ratio of valid set to `maxlen` (a scaled retention run), and prints the
 //! memory each strategy will reach and the `maxlen` the article's rule gives.
 
-use std::fmt::{self, Write as _};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::fmt;
 
 use clap::Args;
 
-use crate::footprint;
+use crate::error::{Error, Result};
+use crate::format::{bytes, f1, percent};
+use crate::measure::footprint;
+use crate::measure::retention::{self, ClockKind, Phase, RetentionConfig, TtlMix, Workload};
 use crate::progress::Progress;
-use crate::retention::{self, RetentionConfig, TtlMix};
-use crate::shapes::Shape;
-use crate::strategies::{self, Strategy};
+use crate::shapes::Strings;
+use crate::strategies::{Reclamation, Strategy};
+use crate::table::Table;
 
 /// The planner's inputs.
 #[derive(Args, Debug, Clone)]
@@ -45,8 +47,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub maxlen: Option<u64>,
     /// Comma-separated strategies [default: all].
-    #[arg(long, value_name = "LIST")]
-    pub strategies: Option<String>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub strategies: Vec<String>,
     /// Entries in the sample built to measure bytes per entry [default: min(maxlen, 100000)].
     #[arg(long)]
     pub sample: Option<usize>,
@@ -80,36 +82,46 @@ pub fn recommended_maxlen(valid: u64) -> (u64, u64) {
 
 impl Inputs {
     /// Checks the arguments and derives the valid set and maxlen.
-    pub fn from_args(a: &PlanArgs) -> Result<Inputs, String> {
+    pub fn from_args(a: &PlanArgs) -> Result<Inputs> {
         let valid = match (a.valid, a.rate, a.ttl) {
             (Some(v), None, None) => v,
             (None, Some(r), Some(t)) => {
                 if !(r.is_finite() && r > 0.0 && t.is_finite() && t > 0.0) {
-                    return Err("--rate and --ttl must be positive numbers".to_owned());
+                    return Err(Error::Invalid(
+                        "--rate and --ttl must be positive numbers".to_owned(),
+                    ));
                 }
                 (r * t).ceil() as u64
             }
             (Some(_), _, _) => {
-                return Err("give either --valid, or --rate with --ttl, not both".to_owned());
+                return Err(Error::Invalid(
+                    "give either --valid, or --rate with --ttl, not both".to_owned(),
+                ));
             }
             _ => {
-                return Err(
+                return Err(Error::Invalid(
                     "give --valid N, or --rate R with --ttl T (valid set = R × T)".to_owned(),
-                );
+                ));
             }
         };
         if valid == 0 {
-            return Err("the valid set must hold at least one entry".to_owned());
+            return Err(Error::Invalid(
+                "the valid set must hold at least one entry".to_owned(),
+            ));
         }
         if a.key_bytes < 8 {
-            return Err("--key-bytes must be at least 8 (keys must be distinct)".to_owned());
+            return Err(Error::Invalid(
+                "--key-bytes must be at least 8 (keys must be distinct)".to_owned(),
+            ));
         }
         if a.workers == 0 || a.caches == 0 {
-            return Err("--workers and --caches must be at least 1".to_owned());
+            return Err(Error::Invalid(
+                "--workers and --caches must be at least 1".to_owned(),
+            ));
         }
         let maxlen = a.maxlen.unwrap_or(recommended_maxlen(valid).1);
         if maxlen == 0 {
-            return Err("--maxlen must be at least 1".to_owned());
+            return Err(Error::Invalid("--maxlen must be at least 1".to_owned()));
         }
         Ok(Inputs {
             valid,
@@ -137,7 +149,7 @@ pub struct PlanRow {
     /// bytes per entry × held fraction × maxlen × copies.
     pub steady_bytes: f64,
     /// The clock the scaled run used.
-    pub clock: &'static str,
+    pub clock: ClockKind,
 }
 
 /// The plan.
@@ -156,99 +168,74 @@ pub fn memory(bytes_per_entry: f64, entries: f64, copies: u64) -> f64 {
     bytes_per_entry * entries * copies as f64
 }
 
-static KEY_BYTES: AtomicUsize = AtomicUsize::new(20);
-static VALUE_BYTES: AtomicUsize = AtomicUsize::new(8);
-
-/// String keys and values of the sizes given to `plan`.
-#[derive(Debug, Clone, Copy)]
-pub struct Custom;
-
-impl Shape for Custom {
-    const NAME: &'static str = "custom";
-    type K = String;
-    type V = String;
-    fn key(id: u64) -> String {
-        let n = KEY_BYTES.load(Ordering::Relaxed);
-        let mut s = String::with_capacity(n);
-        let _ = write!(s, "{id:x}");
-        while s.len() < n {
-            s.push('k');
-        }
-        s
-    }
-    fn value(_id: u64) -> String {
-        let n = VALUE_BYTES.load(Ordering::Relaxed);
-        let mut s = String::with_capacity(n);
-        s.extend(std::iter::repeat_n('v', n));
-        s
-    }
+/// The scaled retention run that measures how full `strategy` gets at the user's ratio of
+/// valid set to maxlen.
+fn scaled_run(strategy: &Strategy, inputs: &Inputs, seed: u64) -> RetentionConfig {
+    let fraction = (inputs.valid as f64 / inputs.maxlen as f64).min(1.0);
+    let mut cfg = if strategy.reclamation_follows_clock() {
+        let cap = (inputs.maxlen as usize).clamp(1, 20_000);
+        RetentionConfig::new(
+            Workload::Plan,
+            cap,
+            TtlMix::Uniform { secs: 1800.0 },
+            ClockKind::Manual,
+            seed,
+        )
+    } else {
+        let cap = (inputs.maxlen as usize).clamp(1, 2_000);
+        RetentionConfig::new(
+            Workload::Plan,
+            cap,
+            TtlMix::Uniform { secs: 1.0 },
+            ClockKind::RealTime,
+            seed,
+        )
+    };
+    cfg.valid_fraction = fraction;
+    cfg.write_sets = match cfg.clock {
+        ClockKind::Manual => (cfg.capacity as u64 * 2).max((cfg.valid_set() * 3.0) as u64),
+        ClockKind::RealTime => (cfg.valid_set() * 3.0).ceil() as u64,
+    };
+    cfg.read_ops = 1;
+    cfg
 }
 
-/// Measures and computes the plan.
-pub fn run(args: &PlanArgs) -> Result<Plan, String> {
+/// Measures and computes the plan for `strategies`.
+pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Result<Plan> {
     let inputs = Inputs::from_args(args)?;
-    let strategies = match &args.strategies {
-        Some(s) => strategies::parse_list(s)?,
-        None => Strategy::ALL.to_vec(),
+    let shape = Strings {
+        key_bytes: inputs.key_bytes,
+        value_bytes: inputs.value_bytes,
     };
-    KEY_BYTES.store(inputs.key_bytes, Ordering::Relaxed);
-    VALUE_BYTES.store(inputs.value_bytes, Ordering::Relaxed);
     let sample = args
         .sample
         .unwrap_or_else(|| (inputs.maxlen as usize).min(100_000))
         .max(1);
-    let fraction = (inputs.valid as f64 / inputs.maxlen as f64).min(1.0);
-    let progress = Progress::new(true);
-    let floor = footprint::measure_floor::<Custom>(sample).bytes_per_entry;
+    let floor = footprint::measure_floor(&shape, sample).bytes_per_entry;
     let mut rows = Vec::new();
     for s in strategies {
-        let fp = footprint::measure::<Custom>(s, sample, floor, &progress);
-        let mut cfg = if s.reclamation_follows_clock() {
-            let cap = (inputs.maxlen as usize).clamp(1, 20_000);
-            RetentionConfig::new(
-                "plan",
-                cap,
-                TtlMix::Uniform { secs: 1800.0 },
-                false,
-                args.seed,
-            )
-        } else {
-            let cap = (inputs.maxlen as usize).clamp(1, 2_000);
-            RetentionConfig::new("plan", cap, TtlMix::Uniform { secs: 1.0 }, true, args.seed)
-        };
-        cfg.valid_fraction = fraction;
-        cfg.write_sets = (cfg.capacity as u64 * 2).max((cfg.valid_set() * 3.0) as u64);
-        if cfg.real_time {
-            cfg.write_sets = (cfg.valid_set() * 3.0).ceil() as u64;
-        }
-        cfg.read_ops = 1;
-        let samples = retention::run(s, &cfg, &progress);
+        let fp = footprint::measure(s, &shape, sample, floor, progress);
+        let cfg = scaled_run(s, &inputs, args.seed);
+        let samples = retention::run(s, &shape, &cfg, progress);
         let end = samples
             .iter()
-            .rfind(|x| x.phase == "write")
-            .ok_or("the scaled run took no sample")?;
+            .rfind(|x| x.phase == Phase::Write)
+            .ok_or_else(|| Error::Measurement("the scaled run took no sample".to_owned()))?;
         let held_fraction = end.resident_entries as f64 / cfg.capacity as f64;
         let live_fraction = end.live_entries as f64 / cfg.valid_set();
+        let maxlen = inputs.maxlen as f64;
         rows.push(PlanRow {
-            strategy: s,
+            strategy: s.clone(),
             bytes_per_entry: fp.total_bytes_per_entry,
             held_fraction,
             live_fraction,
-            full_bytes: memory(
-                fp.total_bytes_per_entry,
-                inputs.maxlen as f64,
-                inputs.copies,
-            ),
+            full_bytes: memory(fp.total_bytes_per_entry, maxlen, inputs.copies),
             steady_bytes: memory(
                 fp.total_bytes_per_entry,
-                held_fraction * inputs.maxlen as f64,
+                held_fraction * maxlen,
                 inputs.copies,
             ),
-            clock: if cfg.real_time {
-                "real time, scaled"
-            } else {
-                "hand-moved"
-            },
+            clock: cfg.clock,
         });
     }
     Ok(Plan {
@@ -258,13 +245,37 @@ pub fn run(args: &PlanArgs) -> Result<Plan, String> {
     })
 }
 
-fn human(bytes: f64) -> String {
-    if bytes >= 1e9 {
-        format!("{:.2} GB", bytes / 1e9)
-    } else if bytes >= 1e6 {
-        format!("{:.1} MB", bytes / 1e6)
-    } else {
-        format!("{:.1} kB", bytes / 1e3)
+impl Plan {
+    fn table(&self) -> Table {
+        let mut t = Table::new([
+            "strategy",
+            "bytes/entry",
+            "held (% of maxlen)",
+            "valid set kept",
+            "memory, steady state",
+            "memory, all full",
+            "scaled run",
+        ]);
+        for r in &self.rows {
+            t.row([
+                r.strategy.name().to_owned(),
+                f1(r.bytes_per_entry),
+                percent(100.0 * r.held_fraction, 0),
+                percent(100.0 * r.live_fraction.min(1.0), 0),
+                bytes(r.steady_bytes),
+                if r.strategy.is_bounded() {
+                    bytes(r.full_bytes)
+                } else {
+                    "unbounded".to_owned()
+                },
+                match r.clock {
+                    ClockKind::Manual => "hand-moved",
+                    ClockKind::RealTime => "real time, scaled",
+                }
+                .to_owned(),
+            ]);
+        }
+        t
     }
 }
 
@@ -275,7 +286,8 @@ impl fmt::Display for Plan {
         writeln!(f, "# Capacity plan\n")?;
         writeln!(
             f,
-            "{} entries valid at once; keys of {} bytes, values of {} bytes; {} cache(s) in all; maxlen evaluated: {}.",
+            "{} entries valid at once; keys of {} bytes, values of {} bytes; {} cache(s) in all; \
+             maxlen evaluated: {}.",
             i.valid, i.key_bytes, i.value_bytes, i.copies, i.maxlen
         )?;
         writeln!(
@@ -292,43 +304,23 @@ impl fmt::Display for Plan {
         )?;
         writeln!(
             f,
-            "Bytes per entry measured on a sample of {} entries of this shape; how full each strategy gets \
-             measured by a scaled run of a stream of new keys at this valid-set-to-maxlen ratio.\n",
+            "Bytes per entry measured on a sample of {} entries of this shape; how full each \
+             strategy gets measured by a scaled run of a stream of new keys at this \
+             valid-set-to-maxlen ratio.\n",
             self.sample
         )?;
-        writeln!(
-            f,
-            "| strategy | bytes/entry | held (% of maxlen) | valid set kept | memory, steady state | memory, all full | scaled run |"
-        )?;
-        writeln!(f, "|---|---|---|---|---|---|---|")?;
+        write!(f, "{}", self.table())?;
         for r in &self.rows {
-            writeln!(
-                f,
-                "| {} | {:.1} | {:.0} % | {:.0} % | {} | {} | {} |",
-                r.strategy,
-                r.bytes_per_entry,
-                100.0 * r.held_fraction,
-                100.0 * r.live_fraction.min(1.0),
-                human(r.steady_bytes),
-                if r.strategy == Strategy::Hashmap {
-                    "unbounded".to_owned()
-                } else {
-                    human(r.full_bytes)
-                },
-                r.clock
-            )?;
-        }
-        if self
-            .rows
-            .iter()
-            .any(|r| !r.strategy.reclamation_follows_clock())
-        {
-            writeln!(
-                f,
-                "\nmoka's reclamation runs on real time only, so its scaled run uses a 1 s TTL; its \
-                 timer wheel ticks about every 1.07 s, a whole TTL at that scale, so the expired \
-                 entries it holds there are an upper bound for longer TTLs."
-            )?;
+            if let Reclamation::RealTime { why } = r.strategy.reclamation() {
+                writeln!(
+                    f,
+                    "{}: its reclamation runs on real time only ({why}), so its scaled run uses \
+                     a 1 s TTL; a strategy whose expiry timer ticks about once a second holds \
+                     relatively more expired entries at that scale than with longer TTLs, so \
+                     its figures are an upper bound.",
+                    r.strategy
+                )?;
+            }
         }
         Ok(())
     }
@@ -348,7 +340,7 @@ mod tests {
             workers: 4,
             caches: 2,
             maxlen: None,
-            strategies: None,
+            strategies: Vec::new(),
             sample: None,
             seed: 1,
         }
@@ -376,37 +368,50 @@ mod tests {
     fn bad_inputs_are_clear_errors() {
         let mut a = args();
         a.valid = None;
-        assert!(Inputs::from_args(&a).unwrap_err().contains("give --valid"));
+        assert!(
+            Inputs::from_args(&a)
+                .unwrap_err()
+                .to_string()
+                .contains("give --valid")
+        );
         a.rate = Some(-1.0);
         a.ttl = Some(5.0);
-        assert!(Inputs::from_args(&a).unwrap_err().contains("positive"));
+        assert!(
+            Inputs::from_args(&a)
+                .unwrap_err()
+                .to_string()
+                .contains("positive")
+        );
         let mut a = args();
         a.valid = Some(0);
-        assert!(Inputs::from_args(&a).unwrap_err().contains("at least one"));
+        assert!(
+            Inputs::from_args(&a)
+                .unwrap_err()
+                .to_string()
+                .contains("at least one")
+        );
         let mut a = args();
         a.key_bytes = 4;
-        assert!(Inputs::from_args(&a).unwrap_err().contains("--key-bytes"));
+        assert!(
+            Inputs::from_args(&a)
+                .unwrap_err()
+                .to_string()
+                .contains("--key-bytes")
+        );
         let mut a = args();
         a.rate = Some(1.0);
         a.ttl = Some(1.0);
-        assert!(Inputs::from_args(&a).unwrap_err().contains("not both"));
+        assert!(
+            Inputs::from_args(&a)
+                .unwrap_err()
+                .to_string()
+                .contains("not both")
+        );
     }
 
     #[test]
     fn memory_multiplies_out() {
         // The article's own arithmetic: 700 B × 500 000 × 4 workers × 2 caches = 2.8 GB.
         assert_eq!(memory(700.0, 500_000.0, 8), 2.8e9);
-    }
-
-    #[test]
-    fn custom_keys_are_distinct_and_sized() {
-        KEY_BYTES.store(12, Ordering::Relaxed);
-        VALUE_BYTES.store(3, Ordering::Relaxed);
-        let (a, b) = (Custom::key(1), Custom::key(0xabc));
-        assert_eq!((a.len(), a.capacity(), b.len()), (12, 12, 12));
-        assert_ne!(a, b);
-        assert_eq!(Custom::value(9), "vvv");
-        KEY_BYTES.store(20, Ordering::Relaxed);
-        VALUE_BYTES.store(8, Ordering::Relaxed);
     }
 }

@@ -1,20 +1,22 @@
-//! Data shapes: what keys and values look like in a workload.
+//! Data shapes: what keys and values look like in a workload, as values (a plan's sizes are
+//! fields, not global state).
 
 use std::fmt::Write as _;
-use std::hash::Hash;
+
+use crate::strategies::{Key, Value};
 
 /// A key and value type, and how to make the `id`-th key and value.
-pub trait Shape {
-    /// The shape's name in tables and JSON.
-    const NAME: &'static str;
+pub trait Shape: Sync {
     /// The key type.
-    type K: Hash + Eq + Clone + Send + Sync + 'static;
+    type K: Key;
     /// The value type.
-    type V: Clone + Send + Sync + 'static;
+    type V: Value;
+    /// The shape's name in tables and JSON.
+    fn name(&self) -> &'static str;
     /// The `id`-th key.
-    fn key(id: u64) -> Self::K;
+    fn key(&self, id: u64) -> Self::K;
     /// The `id`-th value.
-    fn value(id: u64) -> Self::V;
+    fn value(&self, id: u64) -> Self::V;
 }
 
 /// The article's shape: 20-byte `String` keys (`user_id_012345678901`) and 8-byte `String`
@@ -25,6 +27,16 @@ pub struct Article;
 /// `u64` keys and values, no heap: the shape of published per-entry tables.
 #[derive(Debug, Clone, Copy)]
 pub struct U64;
+
+/// `String` keys and values of given lengths (`plan --key-bytes --value-bytes`), allocated
+/// exactly; named `custom` in tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strings {
+    /// Bytes in a key; keys are distinct from 8 bytes up (16 hex digits of the id at most).
+    pub key_bytes: usize,
+    /// Bytes in a value.
+    pub value_bytes: usize,
+}
 
 /// `user_id_` and twelve digits: 20 bytes, allocated exactly.
 pub fn article_key(id: u64) -> String {
@@ -41,26 +53,50 @@ pub fn article_value(id: u64) -> String {
 }
 
 impl Shape for Article {
-    const NAME: &'static str = "article";
     type K = String;
     type V = String;
-    fn key(id: u64) -> String {
+    fn name(&self) -> &'static str {
+        "article"
+    }
+    fn key(&self, id: u64) -> String {
         article_key(id)
     }
-    fn value(id: u64) -> String {
+    fn value(&self, id: u64) -> String {
         article_value(id)
     }
 }
 
 impl Shape for U64 {
-    const NAME: &'static str = "u64";
     type K = u64;
     type V = u64;
-    fn key(id: u64) -> u64 {
+    fn name(&self) -> &'static str {
+        "u64"
+    }
+    fn key(&self, id: u64) -> u64 {
         id
     }
-    fn value(id: u64) -> u64 {
+    fn value(&self, id: u64) -> u64 {
         id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+impl Shape for Strings {
+    type K = String;
+    type V = String;
+    fn name(&self) -> &'static str {
+        "custom"
+    }
+    /// The id in hex, padded with `k` to `key_bytes` (longer if the id needs more digits).
+    fn key(&self, id: u64) -> String {
+        let mut s = String::with_capacity(self.key_bytes);
+        let _ = write!(s, "{id:x}");
+        while s.len() < self.key_bytes {
+            s.push('k');
+        }
+        s
+    }
+    fn value(&self, _id: u64) -> String {
+        "v".repeat(self.value_bytes)
     }
 }
 
@@ -77,5 +113,18 @@ mod tests {
         }
         assert_eq!(article_key(12_345), "user_id_000000012345");
         assert_ne!(article_key(1), article_key(2));
+    }
+
+    #[test]
+    fn string_keys_are_distinct_and_sized_exactly() {
+        let shape = Strings {
+            key_bytes: 12,
+            value_bytes: 3,
+        };
+        let (a, b) = (shape.key(1), shape.key(0xabc));
+        assert_eq!((a.len(), a.capacity(), b.len()), (12, 12, 12));
+        assert_ne!(a, b);
+        let v = shape.value(9);
+        assert_eq!((v.as_str(), v.capacity()), ("vvv", 3));
     }
 }

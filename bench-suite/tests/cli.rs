@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use bench_suite::strategies::Registry;
 use serde_json::Value;
 
 fn cachebench(args: &[&str]) -> Output {
@@ -83,15 +84,7 @@ fn the_quick_report_writes_every_file_and_they_parse() {
         "footprint",
     );
     for shape in ["article", "u64"] {
-        for s in [
-            "payload_floor",
-            "weakfifo",
-            "ttlfifo",
-            "moka",
-            "lru",
-            "quick_cache",
-            "hashmap",
-        ] {
+        for s in std::iter::once("payload_floor").chain(Registry::ours().names()) {
             assert!(
                 fp.iter().any(|r| r["shape"] == shape && r["strategy"] == s),
                 "footprint of {s} / {shape}"
@@ -142,24 +135,45 @@ fn the_quick_report_writes_every_file_and_they_parse() {
     ] {
         assert!(md.contains(heading), "report.md has {heading}");
     }
-    for csv in [
-        "footprint.csv",
-        "retention.csv",
-        "retention_samples.csv",
-        "scenario.csv",
-        "hit_ratio.csv",
+    // Every CSV: `strategy` first, every row complete, and every strategy of the registry in it.
+    for (csv, first) in [
+        ("footprint.csv", "strategy"),
+        ("retention.csv", "strategy"),
+        ("retention_samples.csv", "strategy"),
+        ("scenario.csv", "strategy"),
+        ("hit_ratio.csv", "strategy"),
     ] {
         let text = read(&dir, csv);
-        let mut lines = text.lines();
-        let header = lines.next().expect("a header");
-        let width = header.split(',').count();
-        assert!(width > 3, "{csv} header");
-        let rows: Vec<_> = lines.collect();
-        assert!(!rows.is_empty(), "{csv} has rows");
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let head = r.headers().expect("a header").clone();
+        assert_eq!(&head[0], first, "{csv}: {head:?}");
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect(csv)).collect();
         assert!(
-            rows.iter().all(|l| l.split(',').count() >= width),
-            "{csv} rows are complete"
+            rows.iter().all(|x| x.len() == head.len()),
+            "{csv}: complete rows"
         );
+        for name in Registry::ours().names() {
+            assert!(rows.iter().any(|x| &x[0] == name), "{csv} has {name}");
+        }
+    }
+    // And in every table of the JSON.
+    for table in [
+        "footprint",
+        "retention",
+        "retention_samples",
+        "scenario",
+        "hit_ratio",
+    ] {
+        for name in Registry::ours().names() {
+            assert!(
+                json[table]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["strategy"] == name),
+                "report.json {table} has {name}"
+            );
+        }
     }
     for svg in [
         "footprint.svg",
@@ -180,7 +194,7 @@ fn the_quick_report_writes_every_file_and_they_parse() {
 #[test]
 fn bad_arguments_are_clear_errors() {
     for (args, expect) in [
-        (&["--strategies", "lfu"][..], "unknown strategy \"lfu\""),
+        (&["--strategies", "lfu"][..], "invalid value 'lfu'"),
         (&["--entries", "0"][..], "zero entries"),
         (&["--entries", "lots"][..], "not a whole number"),
         (&["--ttl", "-5"][..], "positive number of seconds"),
@@ -199,15 +213,11 @@ fn bad_arguments_are_clear_errors() {
 
 #[test]
 fn footprint_figures_are_identical_from_run_to_run() {
-    for strategy in [
-        "weakfifo",
-        "ttlfifo",
-        "moka",
-        "lru",
-        "quick_cache",
-        "hashmap",
-        "payload_floor",
-    ] {
+    for strategy in Registry::ours()
+        .names()
+        .into_iter()
+        .chain(["payload_floor"])
+    {
         let run = || {
             let out = cachebench(&[
                 "measure-footprint",

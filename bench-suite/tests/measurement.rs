@@ -5,14 +5,13 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use bench_suite::alloc::{self, CountingAlloc};
-use bench_suite::footprint::{measure, measure_floor};
+use bench_suite::alloc;
+use bench_suite::measure::footprint::{measure, measure_floor};
 use bench_suite::progress::Progress;
 use bench_suite::shapes::{Article, U64};
-use bench_suite::strategies::Strategy;
+use bench_suite::strategies::Registry;
 
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+bench_suite::counting_allocator!();
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -64,22 +63,23 @@ fn rss_is_readable_here() {
 #[test]
 fn the_floor_is_the_payload_exactly() {
     let _g = serial();
-    let floor = measure_floor::<Article>(10_000);
+    let floor = measure_floor(&Article, 10_000);
     // (String, String, u64) is 56 bytes inline, plus 20 + 8 bytes on the heap, 2 allocations.
     assert_eq!(floor.bytes_per_entry, 84.0);
     // Two strings per entry, and the Vec itself.
     assert_eq!(floor.allocs_per_entry, 2.0001);
     assert_eq!(floor.leaked_bytes, 0);
-    let floor = measure_floor::<U64>(10_000);
+    let floor = measure_floor(&U64, 10_000);
     assert_eq!(floor.bytes_per_entry, 24.0);
 }
 
 #[test]
 fn the_hashmap_baseline_costs_what_its_table_layout_says_and_leaks_nothing() {
     let _g = serial();
-    let floor = measure_floor::<U64>(10_000);
-    let row = measure::<U64>(
-        Strategy::Hashmap,
+    let floor = measure_floor(&U64, 10_000);
+    let row = measure(
+        &Registry::ours().find("hashmap").unwrap(),
+        &U64,
         10_000,
         floor.bytes_per_entry,
         &Progress::hidden(),
@@ -106,10 +106,10 @@ fn the_hashmap_baseline_costs_what_its_table_layout_says_and_leaks_nothing() {
 fn every_strategy_returns_to_the_baseline_when_dropped() {
     let _g = serial();
     for n in [1_000, 20_000, 1_000] {
-        let floor = measure_floor::<Article>(n);
-        for s in Strategy::ALL {
-            let row = measure::<Article>(s, n, floor.bytes_per_entry, &Progress::hidden());
-            if s == Strategy::Moka {
+        let floor = measure_floor(&Article, n);
+        for s in Registry::ours().all() {
+            let row = measure(s, &Article, n, floor.bytes_per_entry, &Progress::hidden());
+            if s.name() == "moka" {
                 // moka's hash table frees replaced bucket arrays through crossbeam-epoch's
                 // deferred reclamation, and the epoch collector registers each thread once:
                 // a few KiB outlive the cache whatever its size (measured: 5 016 bytes the first

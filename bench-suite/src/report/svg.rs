@@ -156,77 +156,87 @@ impl Axis {
     }
 }
 
+/// The plot area and the three axes of one chart.
+struct Frame {
+    xs: Axis,
+    y1: Axis,
+    y2: Axis,
+}
+
+const PW: f64 = W - LEFT - RIGHT;
+const PH: f64 = H - TOP - BOTTOM;
+
+impl Frame {
+    fn px(&self, x: f64) -> f64 {
+        LEFT + self.xs.frac(x) * PW
+    }
+
+    fn py(a: &Axis, y: f64) -> f64 {
+        TOP + PH - a.frac(y) * PH
+    }
+}
+
 impl Chart {
-    /// The chart as an SVG document.
-    pub fn render(&self) -> String {
-        let pw = W - LEFT - RIGHT;
-        let ph = H - TOP - BOTTOM;
-        let xs = Axis::fit(
-            self.series
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.0)),
-            self.x_log,
-            false,
-        );
-        let y1 = Axis::fit(
-            self.series
-                .iter()
-                .filter(|s| !s.secondary)
-                .flat_map(|s| s.points.iter().map(|p| p.1)),
-            false,
-            true,
-        );
-        let y2 = Axis::fit(
-            self.series
-                .iter()
-                .filter(|s| s.secondary)
-                .flat_map(|s| s.points.iter().map(|p| p.1)),
-            false,
-            true,
-        );
-        let px = |x: f64| LEFT + xs.frac(x) * pw;
-        let py = |a: &Axis, y: f64| TOP + ph - a.frac(y) * ph;
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
-        );
-        let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+    fn frame(&self) -> Frame {
+        let ys = |secondary: bool| {
+            Axis::fit(
+                self.series
+                    .iter()
+                    .filter(move |s| s.secondary == secondary)
+                    .flat_map(|s| s.points.iter().map(|p| p.1)),
+                false,
+                true,
+            )
+        };
+        Frame {
+            xs: Axis::fit(
+                self.series
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| p.0)),
+                self.x_log,
+                false,
+            ),
+            y1: ys(false),
+            y2: ys(true),
+        }
+    }
+
+    /// Title, grid, ticks and axis labels.
+    fn axes(&self, f: &Frame, s: &mut String) {
         let _ = writeln!(
             s,
             r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#,
-            LEFT + pw / 2.0,
+            LEFT + PW / 2.0,
             escape(&self.title)
         );
-        // Grid and ticks.
-        for t in xs.ticks() {
-            let x = px(t);
+        for t in f.xs.ticks() {
+            let x = f.px(t);
             let _ = writeln!(
                 s,
                 r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#e5e5e5"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
-                TOP + ph,
-                TOP + ph + 16.0,
+                TOP + PH,
+                TOP + PH + 16.0,
                 label(t)
             );
         }
-        for t in y1.ticks() {
-            let y = py(&y1, t);
+        for t in f.y1.ticks() {
+            let y = Frame::py(&f.y1, t);
             let _ = writeln!(
                 s,
                 r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
-                LEFT + pw,
+                LEFT + PW,
                 LEFT - 6.0,
                 y + 4.0,
                 label(t)
             );
         }
         if let Some(l2) = &self.y2_label {
-            for t in y2.ticks() {
-                let y = py(&y2, t);
+            for t in f.y2.ticks() {
+                let y = Frame::py(&f.y2, t);
                 let _ = writeln!(
                     s,
                     r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
-                    LEFT + pw + 6.0,
+                    LEFT + PW + 6.0,
                     y + 4.0,
                     label(t)
                 );
@@ -234,55 +244,56 @@ impl Chart {
             let _ = writeln!(
                 s,
                 r#"<text transform="translate({:.1},{:.1}) rotate(90)" text-anchor="middle">{}</text>"#,
-                LEFT + pw + 48.0,
-                TOP + ph / 2.0,
+                LEFT + PW + 48.0,
+                TOP + PH / 2.0,
                 escape(l2)
             );
         }
         let _ = writeln!(
             s,
-            r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+            r##"<rect x="{LEFT}" y="{TOP}" width="{PW}" height="{PH}" fill="none" stroke="#333"/>"##
         );
         let _ = writeln!(
             s,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            LEFT + pw / 2.0,
+            LEFT + PW / 2.0,
             H - 16.0,
             escape(&self.x_label)
         );
         let _ = writeln!(
             s,
             r#"<text transform="translate(18,{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
-            TOP + ph / 2.0,
+            TOP + PH / 2.0,
             escape(&self.y_label)
         );
-        // Series and legend.
+    }
+
+    /// Each series as a polyline with dots, and its legend entry.
+    fn lines(&self, f: &Frame, s: &mut String) {
         let legend_x = if self.y2_label.is_some() {
-            LEFT + pw + 64.0
+            LEFT + PW + 64.0
         } else {
-            LEFT + pw + 14.0
+            LEFT + PW + 14.0
         };
         for (i, series) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
-            let axis = if series.secondary { &y2 } else { &y1 };
+            let axis = if series.secondary { &f.y2 } else { &f.y1 };
             let pts: Vec<(f64, f64)> = series
                 .points
                 .iter()
                 .filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.x_log || p.0 > 0.0))
-                .map(|&(x, y)| (px(x), py(axis, y)))
+                .map(|&(x, y)| (f.px(x), Frame::py(axis, y)))
                 .collect();
             let dash = if series.dashed {
                 r#" stroke-dasharray="6 4""#
             } else {
                 ""
             };
+            let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
             let _ = writeln!(
                 s,
                 r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
-                pts.iter()
-                    .map(|(x, y)| format!("{x:.1},{y:.1}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                path.join(" ")
             );
             for (x, y) in &pts {
                 let _ = writeln!(
@@ -300,6 +311,19 @@ impl Chart {
                 escape(&series.name)
             );
         }
+    }
+
+    /// The chart as an SVG document.
+    pub fn render(&self) -> String {
+        let frame = self.frame();
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+        self.axes(&frame, &mut s);
+        self.lines(&frame, &mut s);
         s.push_str("</svg>\n");
         s
     }

@@ -11,8 +11,15 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::Serialize;
 
+use std::fmt::Write as _;
+
+use crate::error::{Error, Result};
+use crate::format::f3;
 use crate::progress::Progress;
+use crate::report::svg::{Chart, Series};
+use crate::report::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
+use crate::table::Table;
 
 /// The hit-ratio workload.
 #[derive(Debug, Clone, Serialize)]
@@ -54,9 +61,9 @@ impl HitRatioConfig {
     }
 
     /// The key stream: warm-up then measured requests, identical for every strategy.
-    pub fn stream(&self) -> Result<Vec<u64>, String> {
+    pub fn stream(&self) -> Result<Vec<u64>> {
         let zipf = Zipf::new(self.keys as f64, self.zipf_exponent)
-            .map_err(|e| format!("bad Zipf parameters: {e}"))?;
+            .map_err(|e| Error::Invalid(format!("bad Zipf parameters: {e}")))?;
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
         Ok((0..self.warmup + self.requests)
             .map(|_| zipf.sample(&mut rng) as u64)
@@ -90,7 +97,7 @@ pub struct HitRow {
 }
 
 /// Runs `stream` through `strategy` at `capacity`; returns the hits among the measured part.
-pub fn replay(strategy: Strategy, capacity: usize, cfg: &HitRatioConfig, stream: &[u64]) -> u64 {
+pub fn replay(strategy: &Strategy, capacity: usize, cfg: &HitRatioConfig, stream: &[u64]) -> u64 {
     let clock = ManualClock::new();
     let cache = strategy.build::<u64, u64, _>(capacity, clock.clone());
     let ttl = Duration::from_secs_f64(cfg.ttl_secs);
@@ -107,17 +114,106 @@ pub fn replay(strategy: Strategy, capacity: usize, cfg: &HitRatioConfig, stream:
     hits
 }
 
+/// The hit-ratio section: every strategy at every capacity.
+#[derive(Debug, Clone, Serialize)]
+pub struct HitRatio {
+    /// One row per strategy and capacity.
+    pub hit_ratio: Vec<HitRow>,
+    /// The workload (rendered in the prose; in the JSON under `parameters`).
+    #[serde(skip)]
+    config: HitRatioConfig,
+}
+
+impl HitRatio {
+    /// Runs every strategy at every capacity.
+    pub fn run(strategies: &[Strategy], cfg: &HitRatioConfig, progress: &Progress) -> Result<Self> {
+        Ok(HitRatio {
+            hit_ratio: run(strategies, cfg, progress)?,
+            config: cfg.clone(),
+        })
+    }
+
+    fn strategies(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for h in &self.hit_ratio {
+            if !out.contains(&h.strategy) {
+                out.push(h.strategy);
+            }
+        }
+        out
+    }
+}
+
+impl Section for HitRatio {
+    fn title(&self) -> &'static str {
+        "Hit ratio"
+    }
+
+    fn body(&self, o: &mut String) {
+        let c = &self.config;
+        let _ = writeln!(
+            o,
+            "Zipf (exponent {}) over {} keys, {} measured requests after {} warm-up requests, \
+             cache-aside (a miss sets the key), TTL {} s with {} s per request, seed {}.\n",
+            c.zipf_exponent, c.keys, c.requests, c.warmup, c.ttl_secs, c.tick_secs, c.seed
+        );
+        let mut t = Table::new(
+            std::iter::once("strategy".to_owned())
+                .chain(c.capacities_pct.iter().map(|p| format!("{p} %"))),
+        );
+        for s in self.strategies() {
+            t.row(
+                std::iter::once(s.to_owned()).chain(
+                    self.hit_ratio
+                        .iter()
+                        .filter(|h| h.strategy == s)
+                        .map(|h| f3(h.hit_ratio)),
+                ),
+            );
+        }
+        let _ = write!(o, "{t}![hit ratio](hit_ratio.svg)\n\n");
+    }
+
+    fn files(&self) -> Result<Vec<OutFile>> {
+        let series = self
+            .strategies()
+            .into_iter()
+            .map(|s| {
+                let pts = self
+                    .hit_ratio
+                    .iter()
+                    .filter(|h| h.strategy == s)
+                    .map(|h| (h.capacity_pct, h.hit_ratio))
+                    .collect();
+                Series::new(s, pts)
+            })
+            .collect();
+        let chart = Chart {
+            title: "Hit ratio, Zipf keys with TTL".into(),
+            x_label: "capacity (% of key space, log scale)".into(),
+            y_label: "hit ratio".into(),
+            y2_label: None,
+            x_log: true,
+            series,
+        };
+        Ok(vec![
+            csv_file("hit_ratio.csv", &self.hit_ratio)?,
+            OutFile::new("hit_ratio.svg", chart.render()),
+        ])
+    }
+}
+
 /// Runs every strategy at every capacity.
 pub fn run(
     strategies: &[Strategy],
     cfg: &HitRatioConfig,
     progress: &Progress,
-) -> Result<Vec<HitRow>, String> {
+) -> Result<Vec<HitRow>> {
     let stream = cfg.stream()?;
     let capacities = cfg.capacities();
     let bar = progress.bar("hit ratio", (strategies.len() * capacities.len()) as u64);
     let mut rows = Vec::new();
-    for &s in strategies {
+    for s in strategies {
         for (&capacity, &pct) in capacities.iter().zip(&cfg.capacities_pct) {
             let hits = replay(s, capacity, cfg, &stream);
             rows.push(HitRow {
@@ -138,6 +234,10 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn strategy(name: &str) -> Strategy {
+        crate::strategies::Registry::ours().find(name).unwrap()
+    }
 
     #[test]
     fn the_stream_is_seeded_zipf_and_repeatable() {
@@ -168,7 +268,7 @@ mod tests {
         let mut cfg = HitRatioConfig::new(500, 10_000, 3);
         cfg.ttl_secs = 1e9; // never expires
         let stream = cfg.stream().unwrap();
-        let hits = replay(Strategy::Hashmap, 1, &cfg, &stream);
+        let hits = replay(&strategy("hashmap"), 1, &cfg, &stream);
         let mut seen = std::collections::HashSet::new();
         let mut expected = 0;
         for (i, k) in stream.iter().enumerate() {
@@ -185,8 +285,9 @@ mod tests {
         let stream = cfg.stream().unwrap();
         let mut short = cfg.clone();
         short.ttl_secs = 0.05; // 50 requests
-        let long_hits = replay(Strategy::Lru, 500, &cfg, &stream);
-        let short_hits = replay(Strategy::Lru, 500, &short, &stream);
+        let lru = strategy("lru");
+        let long_hits = replay(&lru, 500, &cfg, &stream);
+        let short_hits = replay(&lru, 500, &short, &stream);
         assert!(short_hits < long_hits / 2, "{short_hits} vs {long_hits}");
     }
 }

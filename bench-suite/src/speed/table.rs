@@ -2,10 +2,13 @@
 //! ns per operation for each strategy and workload, and each strategy's ratio to the fastest.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::format::{nanos, ratio};
+use crate::table::Table;
 
 #[derive(Deserialize)]
 struct BenchmarkJson {
@@ -40,9 +43,14 @@ pub struct Measured {
 
 /// Every benchmark under `dir` (criterion's output folder, `target/criterion`), from its
 /// latest run (`new/`).
-pub fn read(dir: &Path) -> Result<Vec<Measured>, String> {
+pub fn read(dir: &Path) -> Result<Vec<Measured>> {
     let mut found = Vec::new();
-    walk(dir, &mut found).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    walk(dir, &mut found).map_err(|e| {
+        Error::Measurement(format!(
+            "cannot read {}: {e}; run `cargo bench -p bench-suite` first",
+            dir.display()
+        ))
+    })?;
     let mut out = Vec::new();
     for new_dir in found {
         let bench: BenchmarkJson = parse(&new_dir.join("benchmark.json"))?;
@@ -68,19 +76,18 @@ pub fn read(dir: &Path) -> Result<Vec<Measured>, String> {
         });
     }
     if out.is_empty() {
-        return Err(format!(
+        return Err(Error::Measurement(format!(
             "no criterion results under {}: run `cargo bench -p bench-suite` first",
             dir.display()
-        ));
+        )));
     }
     out.sort_by(|a, b| (&a.workload, &a.strategy).cmp(&(&b.workload, &b.strategy)));
     Ok(out)
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+fn parse<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Measurement(format!("{}: {e}", path.display())))
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -98,9 +105,10 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The table, as Markdown: a row per workload, a column per strategy, each cell the median
-/// ns/op and the ratio to the fastest strategy of that workload.
-pub fn markdown(results: &[Measured]) -> String {
+/// The table: a row per workload, a column per strategy, each cell the median ns/op and the
+/// ratio to the fastest strategy of that workload (`×–` where no ratio can be formed: a zero
+/// estimate).
+pub fn table(results: &[Measured]) -> Table {
     let strategies: BTreeSet<&str> = results.iter().map(|m| m.strategy.as_str()).collect();
     let mut rows: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
     for m in results {
@@ -108,37 +116,19 @@ pub fn markdown(results: &[Measured]) -> String {
             .or_default()
             .insert(&m.strategy, m.ns_per_op);
     }
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "| workload | {} |",
-        strategies.iter().copied().collect::<Vec<_>>().join(" | ")
-    );
-    let _ = writeln!(
-        o,
-        "|---|{}",
-        strategies.iter().map(|_| "---|").collect::<String>()
-    );
+    let mut t = Table::new(std::iter::once("workload").chain(strategies.iter().copied()));
     for (workload, cells) in &rows {
         let fastest = cells.values().copied().fold(f64::INFINITY, f64::min);
-        let line: Vec<String> = strategies
-            .iter()
-            .map(|s| match cells.get(s) {
-                Some(ns) => format!("{} (×{:.2})", format_ns(*ns), ns / fastest),
-                None => "–".to_owned(),
-            })
-            .collect();
-        let _ = writeln!(o, "| {workload} | {} |", line.join(" | "));
+        t.row(
+            std::iter::once(workload.to_string()).chain(strategies.iter().map(
+                |s| match cells.get(s) {
+                    Some(ns) => format!("{} ({})", nanos(*ns), ratio(ns / fastest)),
+                    None => "–".to_owned(),
+                },
+            )),
+        );
     }
-    o
-}
-
-fn format_ns(ns: f64) -> String {
-    if ns >= 1_000.0 {
-        format!("{:.2} µs", ns / 1_000.0)
-    } else {
-        format!("{ns:.1} ns")
-    }
+    t
 }
 
 #[cfg(test)]
@@ -187,7 +177,7 @@ mod tests {
                 ns_per_op: 150.0
             }
         );
-        let md = markdown(&got);
+        let md = table(&got).to_string();
         assert!(
             md.contains("| get_hit/u64 @ 100000 | 40.0 ns (×2.00) | 20.0 ns (×1.00) |"),
             "{md}"
@@ -209,12 +199,13 @@ mod tests {
         assert!(
             read(&dir)
                 .unwrap_err()
+                .to_string()
                 .contains("run `cargo bench -p bench-suite` first")
         );
+        let missing = read(&dir.join("missing")).unwrap_err().to_string();
         assert!(
-            read(&dir.join("missing"))
-                .unwrap_err()
-                .contains("cannot read")
+            missing.contains("cannot read") && missing.contains("cargo bench"),
+            "{missing}"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -1,0 +1,316 @@
+//! The command line: `cachebench [report] [OPTIONS]`, `cachebench plan`, `cachebench
+//! bench-table`. [`main`] is the whole program for a given registry, so the `cachebench`
+//! binary and a cache author's own bench target run the same code.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::builder::PossibleValuesParser;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::alloc;
+use crate::measure::footprint;
+use crate::plan::{self, PlanArgs};
+use crate::progress::Progress;
+use crate::report::{self, ReportConfig, output};
+use crate::speed::table as bench_table;
+use crate::strategies::{Registry, Strategy};
+
+/// Measures what each cache strategy really holds — bytes per entry, expired entries still
+/// resident, hit ratio — and prints the comparison.
+#[derive(Parser, Debug)]
+#[command(name = "cachebench", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// The comparison report (the default when no command is given).
+    Report(ReportArgs),
+    /// Turns measured bytes per entry into a capacity plan for your numbers.
+    Plan(PlanArgs),
+    /// Reads `cargo bench -p bench-suite`'s results and prints the speed table: median ns per
+    /// operation and each strategy's ratio to the fastest.
+    BenchTable {
+        /// criterion's output folder [default: target/criterion of the cargo target folder].
+        #[arg(long, value_name = "DIR")]
+        criterion: Option<PathBuf>,
+        /// Also write the table as Markdown to this file [default: bench.md in the report's
+        /// default folder].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Measures one footprint row in this process and prints it as JSON (used by `report`).
+    #[command(hide = true)]
+    MeasureFootprint {
+        #[arg(long)]
+        strategy: String,
+        #[arg(long)]
+        shape: String,
+        #[arg(long)]
+        entries: usize,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct ReportArgs {
+    /// The reduced run (CI): small sizes, short real-time phases; under 30 s.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write report.md, report.json, the CSV files and the SVG charts [default:
+    /// cache-report in the cargo target folder when run through cargo, else in the current
+    /// folder].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Comma-separated strategies to measure [default: all].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    strategies: Vec<String>,
+    /// Comma-separated entry counts for the footprint [default: 10000,100000,500000; quick: 10000].
+    #[arg(long, value_name = "LIST")]
+    entries: Option<String>,
+    /// TTL of the uniform retention workload, in seconds [default: 1800, the article's].
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    ttl: Option<f64>,
+    /// Seed for every random choice.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Print report.json to stdout instead of the Markdown tables.
+    #[arg(long)]
+    json: bool,
+    /// No progress bars on stderr.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// The `--strategies` options take the registry's names; clap lists them in `--help` and in
+/// its error for an unknown one.
+fn command(registry: &Registry) -> clap::Command {
+    let names = registry.names();
+    let strategies = |a: clap::Arg| a.value_parser(PossibleValuesParser::new(names.clone()));
+    Cli::command()
+        .mut_arg("strategies", strategies)
+        .mut_subcommand("report", |c| c.mut_arg("strategies", strategies))
+        .mut_subcommand("plan", |c| c.mut_arg("strategies", strategies))
+}
+
+/// Runs the program on `registry` with the process's arguments: prints an error and returns a
+/// failure code instead of panicking.
+pub fn main(registry: Registry) -> ExitCode {
+    match run(&registry, std::env::args_os()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the program on `registry` with `args` (the program name first).
+pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Result<()> {
+    let matches = command(registry).get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.exit())?;
+    match cli.command {
+        None => run_report(registry, &cli.report),
+        Some(Cmd::Report(args)) => run_report(registry, &args),
+        Some(Cmd::Plan(args)) => {
+            let strategies = choose(registry, &args.strategies)?;
+            let plan = plan::run(&args, &strategies, &Progress::new(true))?;
+            emit(&plan.to_string())
+        }
+        Some(Cmd::BenchTable { criterion, out }) => run_bench_table(criterion, out),
+        Some(Cmd::MeasureFootprint {
+            strategy,
+            shape,
+            entries,
+        }) => {
+            let row = footprint::measure_by_name(
+                registry,
+                &strategy,
+                &shape,
+                entries,
+                &Progress::hidden(),
+            )?;
+            emit(&(serde_json::to_string(&row)? + "\n"))
+        }
+    }
+}
+
+/// The strategies named, or all of them.
+fn choose(registry: &Registry, names: &[String]) -> Result<Vec<Strategy>> {
+    if names.is_empty() {
+        return Ok(registry.all().to_vec());
+    }
+    Ok(registry.parse_list(&names.join(","))?)
+}
+
+fn parse_entries(s: &str) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let n: usize = part
+            .replace('_', "")
+            .parse()
+            .with_context(|| format!("--entries: {part:?} is not a whole number"))?;
+        if n == 0 {
+            bail!("--entries: zero entries cannot be measured; give a count of at least 1");
+        }
+        if n > 50_000_000 {
+            bail!("--entries: {n} is more than this tool measures (50 000 000)");
+        }
+        out.push(n);
+    }
+    if out.is_empty() {
+        bail!("--entries: give at least one count, e.g. --entries 10000,100000");
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Writes `text` to stdout. A closed pipe (`cachebench --json | head -1`) ends the output
+/// quietly: the reader has what it wanted.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing stdout"),
+        _ => Ok(()),
+    }
+}
+
+/// The cargo target folder this program was built in, when it runs through cargo
+/// (`CARGO_TARGET_DIR`, or the nearest folder above the executable that cargo marked with
+/// `CACHEDIR.TAG`).
+fn cargo_target_dir() -> Option<PathBuf> {
+    std::env::var_os("CARGO")?;
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Where the report goes without `--out`, and why there.
+fn default_out() -> (PathBuf, &'static str) {
+    match cargo_target_dir() {
+        Some(t) => (
+            t.join("cache-report"),
+            "the cargo target folder: run through cargo",
+        ),
+        None => (
+            PathBuf::from("cache-report"),
+            "the current folder: not run through cargo",
+        ),
+    }
+}
+
+fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
+    if !alloc::is_installed() {
+        bail!(
+            "the counting allocator is not this program's global allocator; add \
+             `bench_suite::counting_allocator!();` to the binary"
+        );
+    }
+    let mut cfg = ReportConfig::new(args.quick, args.seed, choose(registry, &args.strategies)?);
+    if let Some(e) = &args.entries {
+        cfg.footprint_entries = parse_entries(e)?;
+    }
+    if let Some(t) = args.ttl {
+        cfg.set_ttl(t)?;
+    }
+    let (out, why) = match &args.out {
+        Some(dir) => (dir.clone(), "--out"),
+        None => default_out(),
+    };
+    output::prepare(&out)?;
+    let exe = std::env::current_exe().context("cannot find this program to re-run it")?;
+    let runner = |s: &str, shape: &str, n: usize| footprint::in_child(&exe, s, shape, n);
+    let report = report::run(&cfg, &runner, &Progress::new(!args.no_progress))?;
+    let files = output::write_all(&out, &report.files()?)?;
+    if args.json {
+        emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+    } else {
+        emit(&report.markdown())?;
+    }
+    let shown = std::fs::canonicalize(&out).unwrap_or(out);
+    eprintln!("wrote {} files to {} ({why})", files.len(), shown.display());
+    Ok(())
+}
+
+fn run_bench_table(criterion: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+    let dir = match criterion {
+        Some(d) => d,
+        None => cargo_target_dir()
+            .unwrap_or_else(|| PathBuf::from("target"))
+            .join("criterion"),
+    };
+    let results = bench_table::read(&dir)?;
+    let table = bench_table::table(&results).to_string();
+    emit(&table)?;
+    let out = out.unwrap_or_else(|| default_out().0.join("bench.md"));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let text = format!(
+        "Median time per operation (ratio to the fastest strategy of the workload), from \
+         `cargo bench -p bench-suite`; {}.\n\n{table}",
+        report::machine_line()
+    );
+    output::write_atomically(&out, text.as_bytes())?;
+    eprintln!(
+        "wrote {}",
+        std::fs::canonicalize(&out).unwrap_or(out).display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let m = command(&Registry::ours()).try_get_matches_from(args)?;
+        Cli::from_arg_matches(&m)
+    }
+
+    #[test]
+    fn entry_lists_are_validated() {
+        assert_eq!(parse_entries("100, 10_000,100").unwrap(), vec![100, 10_000]);
+        let err = |s| parse_entries(s).unwrap_err().to_string();
+        assert!(err("0").contains("zero entries"));
+        assert!(err("ten").contains("not a whole number"));
+        assert!(parse_entries(",").is_err());
+    }
+
+    #[test]
+    fn the_cli_parses_without_a_command_and_takes_the_registrys_names() {
+        let cli = parse(&[
+            "cachebench",
+            "--quick",
+            "--json",
+            "--strategies",
+            "lru,moka",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none() && cli.report.quick && cli.report.json);
+        assert_eq!(cli.report.strategies, ["lru", "moka"]);
+        assert!(parse(&["cachebench", "--bogus"]).is_err());
+        let unknown = parse(&["cachebench", "--strategies", "lfu"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("possible values") && unknown.contains("ttlfifo"),
+            "{unknown}"
+        );
+    }
+}

@@ -1,0 +1,372 @@
+//! Footprint: live heap bytes per entry, by Caffeine's method — the filled cache minus the empty
+//! cache, divided by the entries it holds — with the payload floor and RSS beside it.
+//!
+//! The report measures each row in a fresh process (the binary runs itself with the hidden
+//! `measure-footprint` command, see [`in_child`]), so that RSS and deferred frees of one row do
+//! not leak into the next.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use cache_core::ManualClock;
+use serde::{Deserialize, Serialize};
+
+use crate::alloc::{self, ThreadSnapshot};
+use crate::error::{Error, Result};
+use crate::format::{f1, f2, or_dash};
+use crate::progress::Progress;
+use crate::report::svg::{Chart, Series};
+use crate::report::{OutFile, Section, csv_file};
+use crate::shapes::{Article, Shape, U64};
+use crate::strategies::{Registry, Strategy};
+use crate::table::Table;
+
+/// The name of the payload-floor row: keys, values and 8-byte deadlines alone, in one exactly
+/// sized `Vec`.
+pub const FLOOR: &str = "payload_floor";
+
+/// The shapes the report measures.
+pub const SHAPES: [&str; 2] = ["article", "u64"];
+
+/// The TTL every footprint entry gets: the article's 1800 s, so nothing expires meanwhile.
+const TTL: Duration = Duration::from_secs(1800);
+
+/// One strategy, one shape, one size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FootprintRow {
+    /// Strategy name, or `payload_floor`.
+    pub strategy: String,
+    /// Shape name (`article`, `u64`, `custom`).
+    pub shape: String,
+    /// Entries inserted (distinct keys); also the capacity the cache was built with.
+    pub entries: usize,
+    /// Entries the cache holds afterwards (`resident_len`; a bounded cache may hold fewer).
+    pub resident_entries: usize,
+    /// (filled − empty) live heap bytes ÷ resident entries: Caffeine's method. It leaves out
+    /// whatever the empty cache allocated up front for its capacity; see `total_bytes_per_entry`.
+    pub bytes_per_entry: f64,
+    /// Live heap bytes of the filled cache, fixed cost included, ÷ resident entries: what an
+    /// entry costs when the cache is full.
+    pub total_bytes_per_entry: f64,
+    /// (filled − empty) live allocations ÷ resident entries.
+    pub allocs_per_entry: f64,
+    /// The payload floor's bytes per entry for this shape and size.
+    pub payload_bytes_per_entry: f64,
+    /// `total_bytes_per_entry − payload_bytes_per_entry`: what the strategy costs above the
+    /// keys, values and deadlines themselves.
+    pub overhead_bytes_per_entry: f64,
+    /// Live heap bytes of the empty cache.
+    pub fixed_bytes: usize,
+    /// Live heap bytes of the filled cache, fixed cost included.
+    pub total_bytes: usize,
+    /// RSS growth while filling ÷ resident entries: a second opinion that sees the allocator's
+    /// own overhead (absent where RSS cannot be read).
+    pub rss_bytes_per_entry: Option<f64>,
+    /// Live heap bytes still counted after the cache was dropped (should be 0).
+    pub leaked_bytes: i64,
+}
+
+impl FootprintRow {
+    /// This row with the payload floor set, and the overhead above it.
+    pub fn with_payload(mut self, payload: f64) -> FootprintRow {
+        self.payload_bytes_per_entry = payload;
+        self.overhead_bytes_per_entry = self.total_bytes_per_entry - payload;
+        self
+    }
+}
+
+fn diff(after: ThreadSnapshot, before: ThreadSnapshot) -> (i64, i64) {
+    (
+        after.net_bytes - before.net_bytes,
+        after.net_allocs - before.net_allocs,
+    )
+}
+
+/// Measures the payload floor: `n` (key, value, u64 deadline) tuples in an exactly sized `Vec`.
+pub fn measure_floor<S: Shape>(shape: &S, n: usize) -> FootprintRow {
+    let before = alloc::thread_snapshot();
+    let mut floor: Vec<(S::K, S::V, u64)> = Vec::with_capacity(n);
+    for id in 0..n as u64 {
+        floor.push((shape.key(id), shape.value(id), id));
+    }
+    let (bytes, allocs) = diff(alloc::thread_snapshot(), before);
+    std::hint::black_box(&floor);
+    drop(floor);
+    let (leak, _) = diff(alloc::thread_snapshot(), before);
+    let per = bytes as f64 / n.max(1) as f64;
+    FootprintRow {
+        strategy: FLOOR.to_owned(),
+        shape: shape.name().to_owned(),
+        entries: n,
+        resident_entries: n,
+        bytes_per_entry: per,
+        total_bytes_per_entry: per,
+        allocs_per_entry: allocs as f64 / n.max(1) as f64,
+        payload_bytes_per_entry: per,
+        overhead_bytes_per_entry: 0.0,
+        fixed_bytes: 0,
+        total_bytes: bytes.max(0) as usize,
+        rss_bytes_per_entry: None,
+        leaked_bytes: leak,
+    }
+}
+
+/// Measures `strategy` filled with `n` distinct keys of `shape` (capacity `n`), against the
+/// payload floor `payload` (bytes per entry, from [`measure_floor`]).
+pub fn measure<S: Shape>(
+    strategy: &Strategy,
+    shape: &S,
+    n: usize,
+    payload: f64,
+    progress: &Progress,
+) -> FootprintRow {
+    let bar = progress.bar(&format!("{strategy}/{}", shape.name()), n as u64);
+    let base = alloc::thread_snapshot();
+    let cache = strategy.build::<S::K, S::V, _>(n, ManualClock::new());
+    cache.maintain();
+    let empty = alloc::thread_snapshot();
+    let rss0 = alloc::rss_bytes();
+    for id in 0..n as u64 {
+        cache.set_ex(shape.key(id), shape.value(id), TTL);
+        if id % 8_192 == 0 {
+            bar.set_position(id);
+        }
+    }
+    cache.maintain();
+    let filled = alloc::thread_snapshot();
+    let rss1 = alloc::rss_bytes();
+    let resident = cache.resident_len();
+    drop(cache);
+    bar.finish_and_clear();
+    let (fixed, _) = diff(empty, base);
+    let (bytes, allocs) = diff(filled, empty);
+    let (total, _) = diff(filled, base);
+    let (leak, _) = diff(alloc::thread_snapshot(), base);
+    let per = bytes as f64 / resident.max(1) as f64;
+    let total_per = total as f64 / resident.max(1) as f64;
+    FootprintRow {
+        strategy: strategy.name().to_owned(),
+        shape: shape.name().to_owned(),
+        entries: n,
+        resident_entries: resident,
+        bytes_per_entry: per,
+        total_bytes_per_entry: total_per,
+        allocs_per_entry: allocs as f64 / resident.max(1) as f64,
+        payload_bytes_per_entry: payload,
+        overhead_bytes_per_entry: total_per - payload,
+        fixed_bytes: fixed.max(0) as usize,
+        total_bytes: total.max(0) as usize,
+        rss_bytes_per_entry: rss0
+            .zip(rss1)
+            .map(|(a, b)| b.saturating_sub(a) as f64 / resident.max(1) as f64),
+        leaked_bytes: leak,
+    }
+}
+
+/// Measures one row by names: `strategy` is a name in `registry` or [`FLOOR`], `shape` one of
+/// [`SHAPES`]. The payload fields of a strategy's row are left at zero; see
+/// [`FootprintRow::with_payload`].
+pub fn measure_by_name(
+    registry: &Registry,
+    strategy: &str,
+    shape: &str,
+    n: usize,
+    progress: &Progress,
+) -> Result<FootprintRow> {
+    if n == 0 {
+        return Err(Error::Invalid(
+            "the number of entries must be at least 1".to_owned(),
+        ));
+    }
+    let strategy = match strategy {
+        FLOOR => None,
+        name => Some(registry.find(name)?),
+    };
+    Ok(match (strategy, shape) {
+        (None, "article") => measure_floor(&Article, n),
+        (None, "u64") => measure_floor(&U64, n),
+        (Some(s), "article") => measure(&s, &Article, n, 0.0, progress),
+        (Some(s), "u64") => measure(&s, &U64, n, 0.0, progress),
+        _ => {
+            return Err(Error::Invalid(format!(
+                "unknown shape {shape:?}; known: {}",
+                SHAPES.join(", ")
+            )));
+        }
+    })
+}
+
+/// Runs one footprint row in a fresh copy of this program (`exe measure-footprint ...`) and
+/// reads its JSON.
+pub fn in_child(exe: &Path, strategy: &str, shape: &str, n: usize) -> Result<FootprintRow> {
+    let what = format!("footprint of {strategy}/{shape}/{n}");
+    let out = Command::new(exe)
+        .args([
+            "measure-footprint",
+            "--strategy",
+            strategy,
+            "--shape",
+            shape,
+        ])
+        .arg("--entries")
+        .arg(n.to_string())
+        .output()
+        .map_err(|e| Error::Measurement(format!("{what}: cannot run {}: {e}", exe.display())))?;
+    if !out.status.success() {
+        return Err(Error::Measurement(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::Measurement(format!("{what}: unreadable result: {e}")))
+}
+
+/// Measures one row `(strategy or FLOOR, shape, entries)`; the report passes a runner that
+/// uses a fresh process per row.
+pub type Runner<'a> = &'a dyn Fn(&str, &str, usize) -> Result<FootprintRow>;
+
+/// The footprint section: which sizes it measures, and the rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Footprint {
+    /// Every row, floor first for each shape and size.
+    pub footprint: Vec<FootprintRow>,
+}
+
+impl Footprint {
+    /// Measures every strategy at every size of `entries`, both shapes, with the floor first.
+    pub fn run(
+        strategies: &[Strategy],
+        entries: &[usize],
+        runner: Runner<'_>,
+        progress: &Progress,
+    ) -> Result<Footprint> {
+        let mut rows = Vec::new();
+        let bar = progress.bar(
+            "footprint",
+            (entries.len() * SHAPES.len() * (strategies.len() + 1)) as u64,
+        );
+        for &n in entries {
+            for shape in SHAPES {
+                let floor = runner(FLOOR, shape, n)?;
+                bar.inc(1);
+                let payload = floor.bytes_per_entry;
+                rows.push(floor);
+                for s in strategies {
+                    rows.push(runner(s.name(), shape, n)?.with_payload(payload));
+                    bar.inc(1);
+                }
+            }
+        }
+        bar.finish_and_clear();
+        Ok(Footprint { footprint: rows })
+    }
+
+    /// The largest article-shape row of `strategy`.
+    pub fn article_row(&self, strategy: &str) -> Option<&FootprintRow> {
+        self.footprint
+            .iter()
+            .filter(|r| r.shape == "article" && r.strategy == strategy)
+            .max_by_key(|r| r.entries)
+    }
+
+    fn table(&self, shape: &str, n: usize) -> Table {
+        let mut t = Table::new([
+            "strategy",
+            "entries held",
+            "per entry (B)",
+            "total per entry (B)",
+            "overhead (B)",
+            "allocs/entry",
+            "fixed (B)",
+            "RSS/entry (B)",
+            "not freed (B)",
+        ]);
+        for f in self
+            .footprint
+            .iter()
+            .filter(|f| f.shape == shape && f.entries == n)
+        {
+            t.row([
+                f.strategy.clone(),
+                f.resident_entries.to_string(),
+                f1(f.bytes_per_entry),
+                f1(f.total_bytes_per_entry),
+                f1(f.overhead_bytes_per_entry),
+                f2(f.allocs_per_entry),
+                f.fixed_bytes.to_string(),
+                or_dash(f.rss_bytes_per_entry.map(f1)),
+                f.leaked_bytes.to_string(),
+            ]);
+        }
+        t
+    }
+
+    fn chart(&self) -> Chart {
+        let mut names: Vec<&str> = Vec::new();
+        for r in &self.footprint {
+            if !names.contains(&r.strategy.as_str()) {
+                names.push(&r.strategy);
+            }
+        }
+        let series = names
+            .into_iter()
+            .map(|s| {
+                let pts = self
+                    .footprint
+                    .iter()
+                    .filter(|f| f.shape == "article" && f.strategy == s)
+                    .map(|f| (f.entries as f64, f.total_bytes_per_entry))
+                    .collect();
+                Series::new(s, pts)
+            })
+            .collect();
+        Chart {
+            title: "Bytes per entry when full, article shape".into(),
+            x_label: "entries (log scale)".into(),
+            y_label: "total bytes per entry".into(),
+            y2_label: None,
+            x_log: true,
+            series,
+        }
+    }
+}
+
+impl Section for Footprint {
+    fn title(&self) -> &'static str {
+        "Footprint: bytes per entry"
+    }
+
+    fn body(&self, o: &mut String) {
+        o.push_str(
+            "Each cache is built with capacity N and filled with N distinct keys (TTL 1800 s, \
+             nothing expires). *per entry* = (filled − empty) ÷ entries held (Caffeine's \
+             method); *total per entry* counts the empty cache's fixed cost too (some caches \
+             allocate their table up front); *overhead* = total per entry − the payload floor \
+             (keys, values and 8-byte deadlines alone, in one exactly sized `Vec`). *not freed* \
+             = bytes still allocated after the cache was dropped (the strategies' notes above \
+             say why where it is not zero).\n\n",
+        );
+        let mut sizes: Vec<usize> = self.footprint.iter().map(|f| f.entries).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        for shape in SHAPES {
+            for &n in &sizes {
+                let t = self.table(shape, n);
+                if !t.is_empty() {
+                    let _ = write!(o, "**Shape `{shape}`, N = {n}**\n\n{t}");
+                }
+            }
+        }
+        o.push_str("![bytes per entry](footprint.svg)\n\n");
+    }
+
+    fn files(&self) -> Result<Vec<OutFile>> {
+        Ok(vec![
+            csv_file("footprint.csv", &self.footprint)?,
+            OutFile::new("footprint.svg", self.chart().render()),
+        ])
+    }
+}

@@ -1,0 +1,288 @@
+//! The retention workload's harness: values that count their own copies, the clock a run moves,
+//! and the run itself.
+//!
+//! Which entries a strategy holds is observed, not asked: every value is a [`TrackedValue`],
+//! which counts its copies in memory per id in its run's [`Census`]. After the harness drops
+//! its own copies, an id whose count is non-zero is held by the cache.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use cache_core::{Clock, ExpiringCache, ManualClock, SystemClock, Timestamp, is_live};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+
+use super::{ClockKind, Phase, RetentionConfig, Sample};
+use crate::alloc;
+use crate::progress::Progress;
+use crate::shapes::{Shape, article_value};
+use crate::strategies::{BenchClock, Strategy};
+
+/// Per id, the number of copies of its value alive right now. One per run, shared by the run's
+/// values (so runs are independent, and a value freed after its run still has its table).
+#[derive(Debug)]
+pub struct Census(Vec<AtomicU32>);
+
+impl Census {
+    /// A table for ids `0..n`, all at zero.
+    pub fn new(n: usize) -> Arc<Census> {
+        Arc::new(Census((0..n).map(|_| AtomicU32::new(0)).collect()))
+    }
+
+    fn add(&self, id: usize, up: bool) {
+        if let Some(c) = self.0.get(id) {
+            if up {
+                c.fetch_add(1, Ordering::Relaxed);
+            } else {
+                c.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Copies of `id`'s value alive now.
+    pub fn copies(&self, id: usize) -> u32 {
+        self.0.get(id).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// An article-shaped value — 8 hex digits of its id, allocated exactly — that counts its live
+/// copies in its run's [`Census`]. 24 bytes inline and 8 on the heap in one allocation, as the
+/// article's 8-byte `String` values: the census pointer takes the place of a `String`'s
+/// capacity field.
+pub struct TrackedValue {
+    text: Box<str>,
+    census: Arc<Census>,
+}
+
+impl TrackedValue {
+    /// The value of `id`, counted in `census`.
+    pub fn new(id: u64, census: &Arc<Census>) -> TrackedValue {
+        let v = TrackedValue {
+            text: article_value(id).into_boxed_str(),
+            census: Arc::clone(census),
+        };
+        v.census.add(v.id(), true);
+        v
+    }
+
+    fn id(&self) -> usize {
+        usize::from_str_radix(&self.text, 16).unwrap_or(usize::MAX)
+    }
+}
+
+impl Clone for TrackedValue {
+    fn clone(&self) -> TrackedValue {
+        self.census.add(self.id(), true);
+        TrackedValue {
+            text: self.text.clone(),
+            census: Arc::clone(&self.census),
+        }
+    }
+}
+
+impl Drop for TrackedValue {
+    fn drop(&mut self) {
+        self.census.add(self.id(), false);
+    }
+}
+
+impl PartialEq for TrackedValue {
+    fn eq(&self, other: &TrackedValue) -> bool {
+        self.text == other.text
+    }
+}
+
+impl fmt::Debug for TrackedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TrackedValue").field(&self.text).finish()
+    }
+}
+
+/// The observed entries: (resident, live) at `now`.
+fn census(table: &Census, deadlines: &[Timestamp], upto: usize, now: Timestamp) -> (u64, u64) {
+    let (mut resident, mut live) = (0, 0);
+    for (id, dl) in deadlines.iter().enumerate().take(upto) {
+        if table.copies(id) > 0 {
+            resident += 1;
+            live += u64::from(is_live(*dl, now));
+        }
+    }
+    (resident, live)
+}
+
+/// Takes samples into a list allocated in advance (so sampling does not count as cache bytes).
+struct Recorder<'a> {
+    strategy: &'static str,
+    cfg: &'a RetentionConfig,
+    origin: Timestamp,
+    base: i64,
+    table: &'a Census,
+    samples: &'a mut Vec<Sample>,
+}
+
+impl Recorder<'_> {
+    fn take<K>(
+        &mut self,
+        phase: Phase,
+        sets: u64,
+        cache: &dyn ExpiringCache<K, TrackedValue>,
+        deadlines: &[Timestamp],
+        clock: &impl Clock,
+    ) {
+        let now = clock.now();
+        let (resident, live) = census(self.table, deadlines, sets as usize, now);
+        let t = now.saturating_duration_since(self.origin).as_secs_f64();
+        self.samples.push(Sample {
+            strategy: self.strategy,
+            workload: self.cfg.workload,
+            phase,
+            t_secs: t,
+            t_ttls: t / self.cfg.ttl.mean_secs(),
+            sets,
+            resident_entries: resident,
+            live_entries: live,
+            expired_resident_entries: resident - live,
+            resident_bytes: alloc::thread_snapshot().net_bytes - self.base,
+            reported_len: cache.resident_len() as u64,
+        });
+    }
+}
+
+/// The clock a workload runs on, and how it waits.
+trait WorkloadClock: BenchClock {
+    /// Lets time reach `t` (moves a hand clock; sleeps on real time).
+    fn reach(&self, t: Timestamp);
+}
+
+impl WorkloadClock for ManualClock {
+    fn reach(&self, t: Timestamp) {
+        if t > self.now() {
+            self.set(t);
+        }
+    }
+}
+
+impl WorkloadClock for SystemClock {
+    fn reach(&self, t: Timestamp) {
+        let now = self.now();
+        if t > now {
+            std::thread::sleep(t.saturating_duration_since(now));
+        }
+    }
+}
+
+/// Runs the workload on `strategy`, keys of `shape`, and returns its samples in order.
+pub fn run<S: Shape>(
+    strategy: &Strategy,
+    shape: &S,
+    cfg: &RetentionConfig,
+    progress: &Progress,
+) -> Vec<Sample> {
+    match cfg.clock {
+        ClockKind::RealTime => run_on(strategy, shape, cfg, SystemClock::new(), progress),
+        ClockKind::Manual => run_on(strategy, shape, cfg, ManualClock::new(), progress),
+    }
+}
+
+fn run_on<S: Shape, C: WorkloadClock>(
+    strategy: &Strategy,
+    shape: &S,
+    cfg: &RetentionConfig,
+    clock: C,
+    progress: &Progress,
+) -> Vec<Sample> {
+    let n = cfg.write_sets as usize;
+    // Everything the harness needs is allocated before the baseline.
+    let table = Census::new(n);
+    let mut deadlines = vec![Timestamp::MAX; n];
+    let mut samples: Vec<Sample> = Vec::with_capacity(cfg.write_samples as usize + 16);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
+    let gap = cfg.interarrival_secs();
+    let origin = clock.now();
+    let at = |secs: f64| origin.saturating_add(Duration::from_secs_f64(secs));
+    let bar = progress.bar(
+        &format!("{strategy}/{}", cfg.workload),
+        cfg.write_sets + cfg.read_ops,
+    );
+
+    let base = alloc::thread_snapshot().net_bytes;
+    let cache = strategy.build::<S::K, TrackedValue, C>(cfg.capacity, clock.clone());
+    let mut rec = Recorder {
+        strategy: strategy.name(),
+        cfg,
+        origin,
+        base,
+        table: &table,
+        samples: &mut samples,
+    };
+
+    // Phase 1: write traffic, one new key every `gap` seconds.
+    let every = (cfg.write_sets / cfg.write_samples.max(1)).max(1);
+    for id in 0..cfg.write_sets {
+        clock.reach(at(id as f64 * gap));
+        let ttl = cfg.ttl.draw(&mut rng);
+        deadlines[id as usize] = clock.now().saturating_add(ttl);
+        cache.set_ex(shape.key(id), TrackedValue::new(id, &table), ttl);
+        if (id + 1) % every == 0 {
+            rec.take(Phase::Write, id + 1, &*cache, &deadlines, &clock);
+            bar.set_position(id + 1);
+        }
+    }
+    let sets = cfg.write_sets;
+    let write_end = cfg.write_sets as f64 * gap;
+
+    // Phase 2: idle until every entry has expired.
+    clock.reach(at(write_end + cfg.ttl.max_secs() * 1.05));
+    rec.take(Phase::Idle, sets, &*cache, &deadlines, &clock);
+
+    // Phase 3: read-only traffic on keys that were recently valid.
+    let window = (cfg.valid_set() as u64 * 3).min(sets).max(1);
+    let read_every = (cfg.read_ops / 5).max(1);
+    for i in 0..cfg.read_ops {
+        let id = sets - 1 - rng.next_u64() % window;
+        std::hint::black_box(cache.get_ex(&shape.key(id)));
+        if (i + 1) % read_every == 0 {
+            rec.take(Phase::Read, sets, &*cache, &deadlines, &clock);
+            bar.set_position(sets + i + 1);
+        }
+    }
+
+    // Phase 4: the strategy's own housekeeping.
+    cache.maintain();
+    rec.take(Phase::Maintain, sets, &*cache, &deadlines, &clock);
+    bar.finish_and_clear();
+    drop(cache);
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tracked_value_costs_what_an_article_value_costs_and_counts_its_copies() {
+        assert_eq!(
+            std::mem::size_of::<TrackedValue>(),
+            std::mem::size_of::<String>()
+        );
+        let census = Census::new(10);
+        let before = alloc::thread_snapshot();
+        let v = TrackedValue::new(7, &census);
+        let during = alloc::thread_snapshot();
+        assert_eq!(
+            (
+                during.net_bytes - before.net_bytes,
+                during.net_allocs - before.net_allocs
+            ),
+            (8, 1),
+            "8 heap bytes in one allocation, as article_value"
+        );
+        let copy = v.clone();
+        assert_eq!((census.copies(7), copy == v), (2, true));
+        drop((v, copy));
+        assert_eq!(census.copies(7), 0);
+        assert_eq!(alloc::thread_snapshot(), before);
+    }
+}

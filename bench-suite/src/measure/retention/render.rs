@@ -1,0 +1,217 @@
+//! The retention section of the report: its prose, tables, CSV files and charts.
+
+use std::fmt::Write as _;
+
+use super::{ClockKind, Phase, Retention, Sample, Workload};
+use crate::error::Result;
+use crate::format::{bytes, f1, pct, percent};
+use crate::report::svg::{Chart, Series};
+use crate::report::{OutFile, Section, csv_file};
+use crate::table::Table;
+
+impl Retention {
+    fn method(&self, o: &mut String) {
+        let _ = write!(
+            o,
+            "A stream of new keys arrives at a rate that keeps the valid set (arrival rate × TTL) \
+             at a tenth of the capacity, as in the article. Phases: **write** ({} new keys per \
+             run: 2 × capacity) until steady state; **idle** until every entry has expired; \
+             **read** (reads of recently valid keys, no writes); **maintain** (one `maintain()` \
+             call). Entries held are observed through the values themselves (each counts its live \
+             copies), not asked of the cache. Strategies whose reclamation follows the injected \
+             clock run on a hand-moved clock at full scale.",
+            self.settings.retention.first().map_or(0, |c| c.write_sets)
+        );
+        if !self.real_time.is_empty() {
+            let rt = &self.settings.retention_real_time;
+            let who: Vec<String> = self
+                .real_time
+                .iter()
+                .map(|(name, why)| format!("**{name}** ({why})"))
+                .collect();
+            let _ = write!(
+                o,
+                " The reclamation of {} runs on real time only, so it runs in real time with \
+                 scaled parameters (capacity {}, TTL {} s), shown in the *clock* column — its \
+                 figures are comparable as fractions of capacity, not in bytes.",
+                who.join(", "),
+                rt.capacity,
+                f1(rt.ttl.mean_secs())
+            );
+        }
+        o.push_str("\n\n");
+    }
+
+    fn table(&self, w: Workload) -> Table {
+        let mut t = Table::new([
+            "strategy",
+            "clock",
+            "capacity / valid set",
+            "phase end",
+            "held",
+            "live",
+            "expired held",
+            "expired / capacity",
+            "bytes held",
+        ]);
+        for x in self.retention.iter().filter(|x| x.workload == w) {
+            t.row([
+                x.strategy.to_owned(),
+                x.clock.label().to_owned(),
+                format!("{} / {}", x.capacity, x.valid_set),
+                x.phase.label().to_owned(),
+                x.resident_entries.to_string(),
+                x.live_entries.to_string(),
+                x.expired_resident_entries.to_string(),
+                percent(pct(x.expired_resident_entries as f64, x.capacity as f64), 1),
+                bytes(x.resident_bytes as f64),
+            ]);
+        }
+        t
+    }
+
+    fn samples_of(&self, w: Workload, s: &str) -> impl Iterator<Item = &Sample> {
+        self.retention_samples
+            .iter()
+            .filter(move |x| x.workload == w && x.strategy == s)
+    }
+
+    /// Strategies that ran workload `w`, in run order.
+    fn strategies_in(&self, w: Workload) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for x in self.retention.iter().filter(|x| x.workload == w) {
+            if !out.contains(&x.strategy) {
+                out.push(x.strategy);
+            }
+        }
+        out
+    }
+
+    fn overview_chart(&self, w: Workload) -> Chart {
+        let series = self
+            .strategies_in(w)
+            .into_iter()
+            .map(|s| {
+                let row = self
+                    .retention
+                    .iter()
+                    .find(|x| x.strategy == s && x.workload == w);
+                let cap = row.map_or(1, |x| x.capacity) as f64;
+                let pts = self
+                    .samples_of(w, s)
+                    .map(|x| (x.t_ttls, pct(x.expired_resident_entries as f64, cap)))
+                    .collect();
+                let mut series = Series::new(s, pts);
+                series.dashed = row.is_some_and(|x| x.clock == ClockKind::RealTime);
+                series
+            })
+            .collect();
+        Chart {
+            title: format!("Expired entries held, workload {w}"),
+            x_label: "time (mean TTLs since start); dashed: real time, scaled".into(),
+            y_label: "expired entries held (% of capacity)".into(),
+            y2_label: None,
+            x_log: false,
+            series,
+        }
+    }
+
+    fn strategy_chart(&self, w: Workload, s: &str) -> Chart {
+        let pick = |f: fn(&Sample) -> f64| -> Vec<(f64, f64)> {
+            self.samples_of(w, s).map(|x| (x.t_ttls, f(x))).collect()
+        };
+        let mut held_bytes =
+            Series::new("bytes held (MB)", pick(|x| x.resident_bytes as f64 / 1e6));
+        held_bytes.secondary = true;
+        held_bytes.dashed = true;
+        Chart {
+            title: format!("{s}: what it holds, workload {w}"),
+            x_label: "time (mean TTLs since start)".into(),
+            y_label: "entries".into(),
+            y2_label: Some("MB held".into()),
+            x_log: false,
+            series: vec![
+                Series::new("held", pick(|x| x.resident_entries as f64)),
+                Series::new("live", pick(|x| x.live_entries as f64)),
+                Series::new("expired held", pick(|x| x.expired_resident_entries as f64)),
+                held_bytes,
+            ],
+        }
+    }
+}
+
+impl Section for Retention {
+    fn title(&self) -> &'static str {
+        "Retention of expired entries"
+    }
+
+    fn body(&self, o: &mut String) {
+        self.method(o);
+        for w in self.workloads() {
+            let ttl = self
+                .retention
+                .iter()
+                .find(|x| x.workload == w && x.clock == ClockKind::Manual)
+                .map_or(String::new(), |x| {
+                    format!(
+                        ", mean TTL {} s on the hand-moved clock",
+                        f1(x.mean_ttl_secs)
+                    )
+                });
+            let _ = write!(o, "**Workload `{w}`{ttl}**\n\n{}", self.table(w));
+            let peaks: Vec<String> = self
+                .retention
+                .iter()
+                .filter(|x| x.workload == w && x.phase == Phase::Write)
+                .map(|x| {
+                    let most = x.max_expired_resident_entries_in_write;
+                    format!(
+                        "{} {most} ({} of capacity)",
+                        x.strategy,
+                        percent(pct(most as f64, x.capacity as f64), 2)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "Most expired entries held at any write-phase sample: {}.\n",
+                peaks.join("; ")
+            );
+            let _ = writeln!(o, "![expired entries held, {w}](retention_{w}.svg)\n");
+        }
+        let links: Vec<String> = self
+            .workloads()
+            .into_iter()
+            .flat_map(|w| {
+                self.strategies_in(w)
+                    .into_iter()
+                    .map(move |s| format!("[{s} {w}](retention_{w}_{s}.svg)"))
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "Per-strategy timelines (entries held, live, expired, and bytes held): {}.\n",
+            links.join(", ")
+        );
+    }
+
+    fn files(&self) -> Result<Vec<OutFile>> {
+        let mut out = vec![
+            csv_file("retention.csv", &self.retention)?,
+            csv_file("retention_samples.csv", &self.retention_samples)?,
+        ];
+        for w in self.workloads() {
+            out.push(OutFile::new(
+                format!("retention_{w}.svg"),
+                self.overview_chart(w).render(),
+            ));
+            for s in self.strategies_in(w) {
+                out.push(OutFile::new(
+                    format!("retention_{w}_{s}.svg"),
+                    self.strategy_chart(w, s).render(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,283 @@
+//! The comparison report: runs every measurement, then renders Markdown, JSON, CSV and SVG.
+//!
+//! Every figure in a [`Report`] comes from the run that produced it; nothing is carried over.
+//! Each measurement renders its own section through [`Section`]; this module orders them and
+//! adds the header.
+
+mod environment;
+pub mod output;
+pub mod svg;
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use environment::{Environment, machine_line};
+
+use crate::error::{Error, Result};
+use crate::format::f1;
+use crate::measure::advice::Advice;
+use crate::measure::footprint::{self, Footprint};
+use crate::measure::hitratio::{HitRatio, HitRatioConfig};
+use crate::measure::retention::{
+    ClockKind, Retention, RetentionConfig, RetentionSettings, TtlMix, Workload,
+};
+use crate::measure::scenario::Scenario;
+use crate::progress::Progress;
+use crate::strategies::Strategy;
+
+/// A section of the report: its Markdown and its files.
+pub trait Section {
+    /// The heading, without its number.
+    fn title(&self) -> &'static str;
+    /// The Markdown under the heading.
+    fn body(&self, out: &mut String);
+    /// Its CSV tables and SVG charts.
+    fn files(&self) -> Result<Vec<OutFile>>;
+}
+
+/// A file the report writes: its name in the output folder, and its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFile {
+    /// File name.
+    pub name: String,
+    /// Contents.
+    pub body: String,
+}
+
+impl OutFile {
+    /// A file called `name` holding `body`.
+    pub fn new(name: impl Into<String>, body: impl Into<String>) -> OutFile {
+        OutFile {
+            name: name.into(),
+            body: body.into(),
+        }
+    }
+}
+
+/// A CSV file of `rows`, one column per field in declaration order (the `csv` crate).
+pub fn csv_file<T: Serialize>(name: &str, rows: &[T]) -> Result<OutFile> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::Measurement(format!("{name}: {e}")))?;
+    Ok(OutFile::new(
+        name,
+        String::from_utf8(bytes).map_err(|e| Error::Measurement(format!("{name}: {e}")))?,
+    ))
+}
+
+/// What to run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportConfig {
+    /// The reduced run (CI): small sizes, short real-time phases.
+    pub quick: bool,
+    /// Strategies to measure.
+    pub strategies: Vec<Strategy>,
+    /// Entry counts for the footprint (each also the capacity).
+    pub footprint_entries: Vec<usize>,
+    /// Retention workloads.
+    #[serde(flatten)]
+    pub retention: RetentionSettings,
+    /// The hit-ratio workload.
+    pub hit_ratio: HitRatioConfig,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl ReportConfig {
+    /// The default run (`quick == false`) or the reduced one, over `strategies`.
+    pub fn new(quick: bool, seed: u64, strategies: Vec<Strategy>) -> ReportConfig {
+        let (entries, capacity, rt_capacity, rt_ttl, keys, requests) = if quick {
+            (vec![10_000], 20_000, 2_000, 1.0, 10_000, 100_000)
+        } else {
+            (
+                vec![10_000, 100_000, 500_000],
+                500_000,
+                10_000,
+                2.0,
+                100_000,
+                1_000_000,
+            )
+        };
+        let mut rt = RetentionConfig::new(
+            Workload::UniformTtl,
+            rt_capacity,
+            TtlMix::Uniform { secs: rt_ttl },
+            ClockKind::RealTime,
+            seed,
+        );
+        // Real time: three TTLs of writes reach a steady state (moka's timer ticks ~1.07 s).
+        rt.write_sets = (rt.valid_set() * 3.0) as u64;
+        let manual =
+            |workload, ttl| RetentionConfig::new(workload, capacity, ttl, ClockKind::Manual, seed);
+        ReportConfig {
+            quick,
+            strategies,
+            footprint_entries: entries,
+            retention: RetentionSettings {
+                retention: vec![
+                    manual(Workload::UniformTtl, TtlMix::Uniform { secs: 1800.0 }),
+                    manual(
+                        Workload::MixedTtl,
+                        TtlMix::LogUniform {
+                            min_secs: 60.0,
+                            max_secs: 86_400.0,
+                        },
+                    ),
+                ],
+                retention_real_time: rt,
+            },
+            hit_ratio: HitRatioConfig::new(keys, requests, seed),
+            seed,
+        }
+    }
+
+    /// Sets the uniform retention workload's TTL (seconds).
+    pub fn set_ttl(&mut self, secs: f64) -> Result<()> {
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(Error::Invalid(format!(
+                "--ttl must be a positive number of seconds, got {secs}"
+            )));
+        }
+        for r in &mut self.retention.retention {
+            if let TtlMix::Uniform { .. } = r.ttl {
+                r.ttl = TtlMix::Uniform { secs };
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything one run measured. Field names are stable: see README's "report.json".
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Version of this JSON layout.
+    pub schema_version: u32,
+    /// The machine and the run.
+    pub environment: Environment,
+    /// The parameters.
+    pub parameters: ReportConfig,
+    /// Bytes per entry.
+    #[serde(flatten)]
+    pub footprint: Footprint,
+    /// Retention of expired entries.
+    #[serde(flatten)]
+    pub retention: Retention,
+    /// The article's scenario.
+    #[serde(flatten)]
+    pub scenario: Scenario,
+    /// Hit ratio on Zipf keys.
+    #[serde(flatten)]
+    pub hit_ratio: HitRatio,
+    /// Advice derived from the figures above.
+    pub advice: Advice,
+}
+
+/// Runs every measurement; `footprint` measures one footprint row (the binary runs each in a
+/// fresh process).
+pub fn run(
+    cfg: &ReportConfig,
+    footprint: footprint::Runner<'_>,
+    progress: &Progress,
+) -> Result<Report> {
+    let started = Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let s = &cfg.strategies;
+    let fp = Footprint::run(s, &cfg.footprint_entries, footprint, progress)?;
+    let retention = Retention::run(s, &cfg.retention, progress);
+    let hit_ratio = HitRatio::run(s, &cfg.hit_ratio, progress)?;
+    let scenario = Scenario::compute(s, &fp, &retention);
+    let advice = Advice::derive(s, &fp, &retention, &scenario);
+    Ok(Report {
+        schema_version: 1,
+        environment: Environment::now(s, started.elapsed().as_secs_f64(), started_unix),
+        parameters: cfg.clone(),
+        footprint: fp,
+        retention,
+        scenario,
+        hit_ratio,
+        advice,
+    })
+}
+
+impl Report {
+    /// The sections, in report order.
+    pub fn sections(&self) -> Vec<&dyn Section> {
+        vec![
+            &self.footprint,
+            &self.retention,
+            &self.scenario,
+            &self.hit_ratio,
+            &self.advice,
+        ]
+    }
+
+    fn header(&self, o: &mut String) {
+        let env = &self.environment;
+        let crates: Vec<String> = env.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(
+            o,
+            "# cachebench report\n\nRun {} (unix time {}), {} s, {} build on {} with {} logical \
+             CPUs; {}; seed {}{}.\n",
+            if self.parameters.quick {
+                "`--quick`"
+            } else {
+                "default"
+            },
+            env.started_unix_secs,
+            f1(env.elapsed_secs),
+            env.profile,
+            env.platform,
+            env.cores,
+            env.rustc,
+            self.parameters.seed,
+            if crates.is_empty() {
+                String::new()
+            } else {
+                format!("; crates {}", crates.join(", "))
+            }
+        );
+        let _ = writeln!(
+            o,
+            "Every figure below was measured in this run. Memory is counted by a counting global \
+             allocator: {}. RSS growth, which does see the allocator's own overhead, is given \
+             beside it as a second opinion (each footprint row runs in a fresh process).\n",
+            env.allocator
+        );
+        o.push_str("The strategies:\n\n");
+        for s in &self.parameters.strategies {
+            let _ = writeln!(o, "- `{}`: {}", s.name(), s.note());
+        }
+        o.push('\n');
+    }
+
+    /// The report as Markdown (also what the binary prints).
+    pub fn markdown(&self) -> String {
+        let mut o = String::new();
+        self.header(&mut o);
+        for (i, section) in self.sections().into_iter().enumerate() {
+            let _ = writeln!(o, "## {}. {}\n", i + 1, section.title());
+            section.body(&mut o);
+        }
+        o
+    }
+
+    /// Every file of the report: `report.md`, `report.json`, then each section's files.
+    pub fn files(&self) -> Result<Vec<OutFile>> {
+        let mut out = vec![
+            OutFile::new("report.md", self.markdown()),
+            OutFile::new("report.json", serde_json::to_string_pretty(self)? + "\n"),
+        ];
+        for s in self.sections() {
+            out.extend(s.files()?);
+        }
+        Ok(out)
+    }
+}

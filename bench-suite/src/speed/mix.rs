@@ -1,0 +1,71 @@
+//! A seeded Zipf read/write mix, `u64 → u64`: 90 % `get_ex` (a miss sets the key) and 10 %
+//! `set_ex`, over 1 000 000 keys (Zipf exponent 1.0) at a capacity of 100 000 — a tenth of the
+//! key space, so the cache evicts. On the real clock with a one-day TTL: eviction, not expiry,
+//! shapes the steady state.
+//!
+//! `mix/1_thread`, `mix/2_threads`, `mix/4_threads`: that many threads on one shared cache, each
+//! replaying its own stream; throughput is all threads' operations together, so the time per
+//! operation falls when threads run in parallel. (On a 2-core machine, 4 threads are
+//! oversubscribed.)
+//!
+//! The streams are generated before timing; the timed region only replays them.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use cache_core::{ExpiringCache, SystemClock};
+use criterion::{BenchmarkId, Criterion, Throughput};
+
+use super::{LONG, MixOp, Sizes, mix_stream};
+use crate::strategies::Strategy;
+
+/// Thread counts of the sweep.
+pub const THREADS: [usize; 3] = [1, 2, 4];
+
+fn replay(cache: &dyn ExpiringCache<u64, u64>, ops: &[MixOp], start: usize, n: u64) {
+    for i in 0..n as usize {
+        match ops[(start + i) % ops.len()] {
+            MixOp::Get(k) => {
+                if black_box(cache.get_ex(&k)).is_none() {
+                    cache.set_ex(k, k, LONG);
+                }
+            }
+            MixOp::Set(k) => cache.set_ex(k, k, LONG),
+        }
+    }
+}
+
+/// The mix on 1, 2 and 4 threads, on `strategies`, at `sizes`.
+pub fn mix(c: &mut Criterion, strategies: &[Strategy], sizes: &Sizes) {
+    let (capacity, ops) = (sizes.mix_capacity, sizes.mix_ops);
+    let streams: Vec<Vec<MixOp>> = (0..THREADS[THREADS.len() - 1] as u64)
+        .map(|t| mix_stream(sizes.mix_keys, ops, 11 + t))
+        .collect();
+    for threads in THREADS {
+        let mut g = c.benchmark_group(format!(
+            "mix/{threads}_thread{}",
+            if threads > 1 { "s" } else { "" }
+        ));
+        g.throughput(Throughput::Elements(threads as u64));
+        for s in strategies {
+            let cache = s.build::<u64, u64, _>(capacity, SystemClock::new());
+            replay(&*cache, &streams[0], 0, ops as u64); // warm up to steady state
+            let mut pos = 0usize;
+            g.bench_function(BenchmarkId::new(s.name(), capacity), |b| {
+                b.iter_custom(|iters| {
+                    let start = pos;
+                    pos = (pos + iters as usize) % ops;
+                    let began = Instant::now();
+                    std::thread::scope(|scope| {
+                        for stream in streams.iter().take(threads) {
+                            let cache = &*cache;
+                            scope.spawn(move || replay(cache, stream, start, iters));
+                        }
+                    });
+                    began.elapsed()
+                })
+            });
+        }
+        g.finish();
+    }
+}

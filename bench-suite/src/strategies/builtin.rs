@@ -1,0 +1,102 @@
+//! The workspace's own strategies: one entry each. Adding a strategy is one entry here (and,
+//! for a new library, its adapter in `cache-adapters` and the feature in this crate's
+//! `Cargo.toml`).
+
+use cache_adapters::{LruTtlCache, MokaCache, MokaPolicy, QuickTtlCache};
+use cache_core::ExpiringCache;
+use cache_weakfifo::{TtlFifoCache, WeakFifoCache};
+
+use super::{BenchClock, Build, HashMapBaseline, Key, Strategy, Value};
+
+/// The hasher moka and quick_cache get here: foldhash with a fixed seed. With their default,
+/// randomly seeded hashers, how their internal tables and shards fill — and so their byte
+/// counts and the entries quick_cache holds near capacity — differ slightly from run to run; a
+/// fixed seed makes every run of the report measure the same thing.
+pub fn fixed_hasher() -> foldhash::fast::FixedState {
+    foldhash::fast::FixedState::with_seed(0x00CA_C4EB_E4C4)
+}
+
+/// Defines a unit struct that implements [`Build`] with the given expression, where
+/// `capacity` and `clock` are in scope.
+macro_rules! builder {
+    ($name:ident, |$capacity:ident, $clock:ident| $make:expr) => {
+        struct $name;
+
+        impl Build for $name {
+            fn build<K: Key, V: Value, C: BenchClock>(
+                &self,
+                $capacity: usize,
+                $clock: C,
+            ) -> Box<dyn ExpiringCache<K, V>> {
+                Box::new($make)
+            }
+        }
+    };
+}
+
+builder!(Weakfifo, |capacity, clock| WeakFifoCache::with_clock(
+    capacity, clock
+));
+builder!(Ttlfifo, |capacity, clock| TtlFifoCache::with_clock(
+    capacity, clock
+));
+builder!(Moka, |capacity, clock| MokaCache::with_hasher(
+    capacity as u64,
+    clock,
+    MokaPolicy::TinyLfu,
+    fixed_hasher()
+));
+builder!(Lru, |capacity, clock| LruTtlCache::with_clock(
+    capacity, clock
+));
+builder!(Quick, |capacity, clock| QuickTtlCache::with_hasher(
+    capacity,
+    clock,
+    fixed_hasher()
+));
+builder!(Hashmap, |_capacity, clock| HashMapBaseline::with_clock(
+    clock
+));
+
+/// Every strategy of the workspace, in report order.
+pub(super) fn all() -> Vec<Strategy> {
+    vec![
+        Strategy::new(
+            "weakfifo",
+            "the article's weak-dict + deque cache, ported faithfully (cache_weakfifo::WeakFifoCache)",
+            Weakfifo,
+        )
+        .crates(&["hashbrown"]),
+        Strategy::new(
+            "ttlfifo",
+            "the article's cache repaired: FIFO, frees expired entries (cache_weakfifo::TtlFifoCache)",
+            Ttlfifo,
+        )
+        .crates(&["hashbrown", "foldhash"]),
+        Strategy::new(
+            "moka",
+            "moka::sync::Cache (TinyLFU), per-entry expiry (cache_adapters::MokaCache); its hash table frees replaced bucket arrays through crossbeam-epoch's deferred reclamation, so a few KiB outlive a dropped cache",
+            Moka,
+        )
+        .reclaims_on_real_time("its clock cannot be injected")
+        .crates(&["moka"]),
+        Strategy::new(
+            "lru",
+            "lru::LruCache in a Mutex, deadline beside the value (cache_adapters::LruTtlCache)",
+            Lru,
+        )
+        .crates(&["lru"]),
+        Strategy::new(
+            "quick_cache",
+            "quick_cache::sync::Cache, deadline beside the value (cache_adapters::QuickTtlCache)",
+            Quick,
+        )
+        .crates(&["quick_cache"]),
+        Strategy::new(
+            "hashmap",
+            "baseline, not a cache: a std HashMap with no bound and no expiry",
+            Hashmap,
+        )
+        .unbounded(),
+    ]
+}

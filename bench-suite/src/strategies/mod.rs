@@ -1,0 +1,472 @@
+//! The strategy registry: everything the report, the plan and the benches know about a
+//! strategy, in one place.
+//!
+//! A [`Strategy`] is a name, a builder ([`Build`]) that makes the cache for any of the
+//! workspace's key and value types on either clock, and its traits: whether it is bounded,
+//! whether its reclamation of expired entries follows the injected clock or runs on real time,
+//! where its memory lives, and a one-line note for the report. A [`Registry`] is an ordered list
+//! of strategies; [`Registry::ours`] holds the workspace's own (see `builtin.rs`), and a cache
+//! author adds theirs with [`Registry::with`]. Nothing outside this module names a strategy: the
+//! measurements, the report's prose, the plan and the benches read the traits.
+
+mod baseline;
+mod builtin;
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use cache_core::{Clock, ExpiringCache, ManualClock, SystemClock};
+use serde::{Serialize, Serializer};
+
+pub use baseline::HashMapBaseline;
+pub use builtin::fixed_hasher;
+
+use crate::measure::retention::TrackedValue;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A key type the measurements use: `String` (the article's keys) or `u64`.
+///
+/// Sealed: these are the types a [`Build`] implementation must handle, and the only ones.
+pub trait Key: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static + sealed::Sealed {}
+
+/// A value type the measurements use: `String`, `u64`, or the retention harness's
+/// [`TrackedValue`] (an 8-byte string that counts its copies).
+pub trait Value: Clone + Send + Sync + fmt::Debug + 'static + sealed::Sealed {}
+
+/// A clock the measurements run strategies on: [`ManualClock`] (moved by hand: footprint,
+/// retention at full scale, hit ratio, `get_expired` bench) or [`SystemClock`] (real time:
+/// the benches, and retention of strategies whose reclamation runs on real time).
+pub trait BenchClock: Clock + Clone + Send + Sync + 'static + sealed::Sealed {}
+
+impl sealed::Sealed for String {}
+impl sealed::Sealed for u64 {}
+impl sealed::Sealed for TrackedValue {}
+impl sealed::Sealed for ManualClock {}
+impl sealed::Sealed for SystemClock {}
+impl Key for String {}
+impl Key for u64 {}
+impl Value for String {}
+impl Value for u64 {}
+impl Value for TrackedValue {}
+impl BenchClock for ManualClock {}
+impl BenchClock for SystemClock {}
+
+/// How to build a strategy's cache: for any [`Key`], [`Value`] and [`BenchClock`], with room
+/// for `capacity` entries (an unbounded strategy ignores it).
+///
+/// ```
+/// use cache_core::ExpiringCache;
+/// use bench_suite::strategies::{BenchClock, Build, Key, Value};
+/// use cache_weakfifo::TtlFifoCache;
+///
+/// struct Fifo;
+///
+/// impl Build for Fifo {
+///     fn build<K: Key, V: Value, C: BenchClock>(&self, capacity: usize, clock: C)
+///         -> Box<dyn ExpiringCache<K, V>> {
+///         Box::new(TtlFifoCache::with_clock(capacity, clock))
+///     }
+/// }
+/// ```
+pub trait Build: Send + Sync + 'static {
+    /// The cache, empty, on `clock`.
+    fn build<K: Key, V: Value, C: BenchClock>(
+        &self,
+        capacity: usize,
+        clock: C,
+    ) -> Box<dyn ExpiringCache<K, V>>;
+}
+
+/// [`Build`] behind a vtable: `build` is generic, so the registry keeps this object-safe form,
+/// which instantiates it for every key, value and clock type the measurements use (the list
+/// below) and picks one by `TypeId`.
+trait ErasedBuild: Send + Sync {
+    fn build_any(&self, capacity: usize, clock: Box<dyn Any>, want: TypeId) -> Box<dyn Any>;
+}
+
+impl<T: Build> ErasedBuild for T {
+    fn build_any(&self, capacity: usize, clock: Box<dyn Any>, want: TypeId) -> Box<dyn Any> {
+        macro_rules! each_type {
+            ($(($k:ty, $v:ty, $c:ty)),* $(,)?) => {$(
+                if want == TypeId::of::<($k, $v, $c)>() {
+                    let clock = *clock.downcast::<$c>().expect("the clock matches its TypeId");
+                    return Box::new(self.build::<$k, $v, $c>(capacity, clock));
+                }
+            )*};
+        }
+        each_type!(
+            (String, String, ManualClock),
+            (String, String, SystemClock),
+            (String, u64, ManualClock),
+            (String, u64, SystemClock),
+            (String, TrackedValue, ManualClock),
+            (String, TrackedValue, SystemClock),
+            (u64, String, ManualClock),
+            (u64, String, SystemClock),
+            (u64, u64, ManualClock),
+            (u64, u64, SystemClock),
+            (u64, TrackedValue, ManualClock),
+            (u64, TrackedValue, SystemClock),
+        );
+        unreachable!("Key, Value and BenchClock are sealed to the types listed above")
+    }
+}
+
+/// When a strategy frees expired entries, as far as time is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reclamation {
+    /// Reclamation follows the injected clock: time-driven measurements run the strategy on
+    /// a hand-moved clock, at full scale.
+    FollowsClock,
+    /// Reclamation runs on real time only (`get_ex` still follows the injected clock): the
+    /// retention measurement runs the strategy in real time with scaled parameters, labelled.
+    RealTime {
+        /// Why, in a few words, for the report ("its clock cannot be injected").
+        why: &'static str,
+    },
+}
+
+/// Where a strategy's entries live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Memory {
+    /// In this process's heap, counted by the counting allocator.
+    InProcess,
+    /// Outside this process (a cache server): its memory is not this process's.
+    External,
+}
+
+/// A strategy under measurement: a name, a builder, and its traits.
+///
+/// Cheap to clone; two strategies are the same when their names are.
+#[derive(Clone)]
+pub struct Strategy {
+    name: &'static str,
+    note: &'static str,
+    bounded: bool,
+    reclamation: Reclamation,
+    memory: Memory,
+    crates: &'static [&'static str],
+    builder: Arc<dyn ErasedBuild>,
+}
+
+impl Strategy {
+    /// A bounded, in-process strategy whose reclamation follows the injected clock, called
+    /// `name` (lower case letters, digits and `_`), built by `builder`; `note` is the one line
+    /// the report prints about it.
+    pub fn new(name: &'static str, note: &'static str, builder: impl Build) -> Strategy {
+        Strategy {
+            name,
+            note,
+            bounded: true,
+            reclamation: Reclamation::FollowsClock,
+            memory: Memory::InProcess,
+            crates: &[],
+            builder: Arc::new(builder),
+        }
+    }
+
+    /// Declares the strategy unbounded: it ignores the capacity (a baseline, not a cache). The
+    /// speed benches skip it and the plan says "unbounded" for its full size.
+    pub fn unbounded(mut self) -> Strategy {
+        self.bounded = false;
+        self
+    }
+
+    /// Declares that its reclamation runs on real time only, and `why`.
+    pub fn reclaims_on_real_time(mut self, why: &'static str) -> Strategy {
+        self.reclamation = Reclamation::RealTime { why };
+        self
+    }
+
+    /// Declares that its entries live outside this process.
+    pub fn external_memory(mut self) -> Strategy {
+        self.memory = Memory::External;
+        self
+    }
+
+    /// The crates it measures, whose locked versions the report records (`["moka"]`).
+    pub fn crates(mut self, crates: &'static [&'static str]) -> Strategy {
+        self.crates = crates;
+        self
+    }
+
+    /// Its name on the command line and in every table.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The one line the report prints about it.
+    pub fn note(&self) -> &'static str {
+        self.note
+    }
+
+    /// Whether it keeps to a capacity.
+    pub fn is_bounded(&self) -> bool {
+        self.bounded
+    }
+
+    /// When it frees expired entries, as far as time is concerned.
+    pub fn reclamation(&self) -> Reclamation {
+        self.reclamation
+    }
+
+    /// Whether its reclamation follows the injected clock.
+    pub fn reclamation_follows_clock(&self) -> bool {
+        self.reclamation == Reclamation::FollowsClock
+    }
+
+    /// Where its entries live.
+    pub fn memory(&self) -> Memory {
+        self.memory
+    }
+
+    /// The crates it measures.
+    pub fn crate_names(&self) -> &'static [&'static str] {
+        self.crates
+    }
+
+    /// Builds its cache with room for `capacity` entries, on `clock`.
+    pub fn build<K: Key, V: Value, C: BenchClock>(
+        &self,
+        capacity: usize,
+        clock: C,
+    ) -> Box<dyn ExpiringCache<K, V>> {
+        let built = self
+            .builder
+            .build_any(capacity, Box::new(clock), TypeId::of::<(K, V, C)>());
+        *built
+            .downcast::<Box<dyn ExpiringCache<K, V>>>()
+            .expect("build_any returns the cache type it was asked for")
+    }
+}
+
+impl PartialEq for Strategy {
+    fn eq(&self, other: &Strategy) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Strategy {}
+
+impl fmt::Debug for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Strategy")
+            .field("name", &self.name)
+            .field("bounded", &self.bounded)
+            .field("reclamation", &self.reclamation)
+            .field("memory", &self.memory)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Serialize for Strategy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name)
+    }
+}
+
+/// Why a registry or a list of names was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// A name that no strategy has.
+    #[error("unknown strategy {name:?}; known: {known}")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The registry's names, comma-separated.
+        known: String,
+    },
+    /// A list with no name in it.
+    #[error("no strategy named; known: {known}")]
+    Empty {
+        /// The registry's names, comma-separated.
+        known: String,
+    },
+    /// Two strategies with one name.
+    #[error("two strategies are named {0:?}")]
+    Duplicate(&'static str),
+    /// A name that cannot be used on the command line and in file names.
+    #[error("strategy name {0:?}: use lower-case letters, digits and '_', starting with a letter")]
+    BadName(&'static str),
+}
+
+/// An ordered list of strategies: the report measures them in this order.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    strategies: Vec<Strategy>,
+}
+
+impl Registry {
+    /// No strategy.
+    pub fn empty() -> Registry {
+        Registry::default()
+    }
+
+    /// The workspace's own strategies.
+    pub fn ours() -> Registry {
+        builtin::all().into_iter().fold(Registry::empty(), |r, s| {
+            r.with(s)
+                .expect("the built-in names are valid and distinct")
+        })
+    }
+
+    /// This registry with `strategy` added at the end.
+    pub fn with(mut self, strategy: Strategy) -> Result<Registry, RegistryError> {
+        let name = strategy.name;
+        let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid || name == crate::measure::footprint::FLOOR {
+            return Err(RegistryError::BadName(name));
+        }
+        if self.get(name).is_some() {
+            return Err(RegistryError::Duplicate(name));
+        }
+        self.strategies.push(strategy);
+        Ok(self)
+    }
+
+    /// Every strategy, in order.
+    pub fn all(&self) -> &[Strategy] {
+        &self.strategies
+    }
+
+    /// The bounded strategies: the ones the speed benches run.
+    pub fn caches(&self) -> Vec<Strategy> {
+        self.strategies
+            .iter()
+            .filter(|s| s.bounded)
+            .cloned()
+            .collect()
+    }
+
+    /// The strategy called `name`.
+    pub fn get(&self, name: &str) -> Option<&Strategy> {
+        self.strategies.iter().find(|s| s.name == name)
+    }
+
+    /// Every name, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.strategies.iter().map(|s| s.name).collect()
+    }
+
+    fn known(&self) -> String {
+        self.names().join(", ")
+    }
+
+    /// The strategy called `name`, or an error that lists the known names.
+    pub fn find(&self, name: &str) -> Result<Strategy, RegistryError> {
+        self.get(name)
+            .cloned()
+            .ok_or_else(|| RegistryError::Unknown {
+                name: name.to_owned(),
+                known: self.known(),
+            })
+    }
+
+    /// The strategies of a comma-separated list of names, in the list's order, each once.
+    pub fn parse_list(&self, list: &str) -> Result<Vec<Strategy>, RegistryError> {
+        let mut out: Vec<Strategy> = Vec::new();
+        for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let s = self.find(part)?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        if out.is_empty() {
+            return Err(RegistryError::Empty {
+                known: self.known(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn names_are_found_and_unknown_names_are_a_clear_error() {
+        let r = Registry::ours();
+        for s in r.all() {
+            assert_eq!(r.find(s.name()).as_ref(), Ok(s));
+        }
+        let err = r.find("lfu").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown strategy \"lfu\"") && err.contains("weakfifo"),
+            "{err}"
+        );
+        let got = r.parse_list("lru, moka,lru").unwrap();
+        assert_eq!(
+            got.iter().map(Strategy::name).collect::<Vec<_>>(),
+            ["lru", "moka"]
+        );
+        let empty = r.parse_list(" , ").unwrap_err().to_string();
+        assert!(empty.contains("known: weakfifo"), "{empty}");
+    }
+
+    #[test]
+    fn a_registry_refuses_duplicate_and_unusable_names() {
+        struct Nothing;
+        impl Build for Nothing {
+            fn build<K: Key, V: Value, C: BenchClock>(
+                &self,
+                _: usize,
+                clock: C,
+            ) -> Box<dyn ExpiringCache<K, V>> {
+                Box::new(HashMapBaseline::with_clock(clock))
+            }
+        }
+        let r = Registry::ours();
+        assert_eq!(
+            r.clone()
+                .with(Strategy::new("lru", "", Nothing))
+                .unwrap_err(),
+            RegistryError::Duplicate("lru")
+        );
+        for bad in ["", "Mine", "my cache", "9lives", "payload_floor"] {
+            assert_eq!(
+                r.clone().with(Strategy::new(bad, "", Nothing)).unwrap_err(),
+                RegistryError::BadName(bad)
+            );
+        }
+        let more = r.with(Strategy::new("mine_2", "", Nothing)).unwrap();
+        assert_eq!(more.names().last(), Some(&"mine_2"));
+    }
+
+    #[test]
+    fn every_strategy_builds_for_every_type_and_serves_through_the_contract() {
+        fn check<K: Key, V: Value + PartialEq>(s: &Strategy, k: K, v: V) {
+            let clock = ManualClock::new();
+            let cache = s.build::<K, V, _>(16, clock.clone());
+            cache.set_ex(k.clone(), v.clone(), Duration::from_secs(1));
+            assert_eq!(cache.get_ex(&k), Some(v), "{s}");
+            clock.advance(Duration::from_secs(2));
+            assert_eq!(cache.get_ex(&k), None, "{s}");
+            let real = s.build::<K, u64, _>(16, SystemClock::new());
+            real.set_ex(k.clone(), 7, Duration::MAX);
+            assert_eq!(real.get_ex(&k), Some(7), "{s}");
+        }
+        for s in Registry::ours().all() {
+            check(s, 1u64, 10u64);
+            check(s, "k".to_owned(), "v".to_owned());
+            check(s, 2u64, "w".to_owned());
+            check(s, "j".to_owned(), 20u64);
+        }
+    }
+}
