@@ -32,6 +32,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[allow(dead_code)]
+mod guard;
 #[cfg(feature = "lru")]
 mod lru;
 #[cfg(feature = "moka")]

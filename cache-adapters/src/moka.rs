@@ -27,6 +27,14 @@
 //! expires it (seen in this crate's `retention` tests). On a hand-moved clock, moka's reclamation does not follow the clock
 //! at all — the report runs moka in real time for that reason and says so.
 //!
+//! # Panics in the key's code
+//!
+//! moka hashes keys while it grows its table, under a lock: a key whose `Hash` panicked there
+//! would poison that lock, and every later growth would panic ("Poisoned"). The adapter stores
+//! each key in a zero-cost wrapper (`guard.rs`) whose `Hash` and `Eq` catch such a panic; after
+//! the call, the adapter invalidates every entry (`invalidate_all`: moka never serves them
+//! again and frees them in its housekeeping or with the cache) and resumes the panic.
+//!
 //! # Resident count
 //!
 //! [`resident_len`](cache_core::ExpiringCache::resident_len) is moka's `entry_count()`, which is
@@ -34,11 +42,13 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash, RandomState};
+use std::panic::resume_unwind;
 use std::time::{Duration, Instant};
 
 use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline};
 
 use crate::Stored;
+use crate::guard::{Guarded, take_caught};
 
 /// moka's eviction policy, chosen by the caller.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,7 +95,7 @@ impl<K, V, C: Clock> ::moka::Expiry<K, Stored<V>> for DeadlineExpiry<C> {
 /// fixed-seed hasher ([`MokaCache::with_hasher`]) makes moka's internal table growth the same
 /// from run to run.
 pub struct MokaCache<K, V, C: Clock = SystemClock, S = RandomState> {
-    inner: ::moka::sync::Cache<K, Stored<V>, S>,
+    inner: ::moka::sync::Cache<Guarded<K>, Stored<V>, S>,
     clock: C,
 }
 
@@ -141,6 +151,24 @@ where
     }
 }
 
+impl<K, V, C: Clock, S> MokaCache<K, V, C, S>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Clone + Send + Sync + 'static,
+{
+    /// After a call into moka: if a key's `Hash` or `Eq` panicked inside it (caught, see
+    /// `guard.rs`), an entry may be filed where lookups miss it, or twice; every entry is
+    /// invalidated (moka never serves an invalidated entry, and drops it in its housekeeping or
+    /// with the cache), and the panic resumed.
+    fn recover(&self) {
+        if let Some(payload) = take_caught() {
+            self.inner.invalidate_all();
+            resume_unwind(payload);
+        }
+    }
+}
+
 impl<K, V, C, S> ExpiringCache<K, V> for MokaCache<K, V, C, S>
 where
     K: Hash + Eq + Send + Sync + 'static,
@@ -150,13 +178,16 @@ where
 {
     fn get_ex(&self, key: &K) -> Option<V> {
         let now = self.clock.now();
-        let stored = self.inner.get(key)?;
+        let stored = self.inner.get(key);
+        self.recover();
+        let stored = stored?;
         stored.is_live(now).then_some(stored.value)
     }
 
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
         let deadline = deadline(self.clock.now(), ttl);
-        self.inner.insert(key, Stored { value, deadline });
+        self.inner.insert(Guarded(key), Stored { value, deadline });
+        self.recover();
     }
 
     /// moka's `entry_count()`: exact only after [`maintain`](Self::maintain).
@@ -168,6 +199,7 @@ where
     /// entries whose deadline has passed in real time.
     fn maintain(&self) {
         self.inner.run_pending_tasks();
+        self.recover();
     }
 }
 

@@ -3,10 +3,12 @@
 #![cfg(feature = "testkit")]
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::hash::Hash;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use cache_core::testkit::{Capabilities, Outcome, run_all};
+use cache_core::testkit::{self, Capabilities, Outcome, run_all};
 use cache_core::{Clock, ExpiringCache, ManualClock, SystemClock, Timestamp};
 
 /// One way of being wrong, or none.
@@ -29,28 +31,38 @@ enum Fault {
     OverflowingDeadline,
     /// Has a `maintain()` that does nothing although it declares it frees expired entries.
     MaintainFreesNothing,
+    /// Unwraps its lock, so a panic in a user's `Hash` or `Eq` under the lock breaks it for good.
+    BrokenAfterUserPanic,
 }
 
 /// Key → (value, deadline), and the keys in insertion order.
-type State = (HashMap<u64, (u64, Timestamp)>, VecDeque<u64>);
+type State<K, V> = (HashMap<K, (V, Timestamp)>, VecDeque<K>);
 
 /// A small exact FIFO cache with an optional fault.
-struct Faulty {
+struct Faulty<K, V> {
     fault: Fault,
     clock: ManualClock,
     real: SystemClock,
     capacity: usize,
-    inner: Mutex<State>,
+    inner: Mutex<State<K, V>>,
 }
 
-impl Faulty {
-    fn new(fault: Fault, clock: ManualClock, capacity: usize) -> Faulty {
+impl<K, V> Faulty<K, V> {
+    fn new(fault: Fault, clock: ManualClock, capacity: usize) -> Self {
         Faulty {
             fault,
             clock,
             real: SystemClock::new(),
             capacity,
-            inner: Mutex::default(),
+            inner: Mutex::new((HashMap::new(), VecDeque::new())),
+        }
+    }
+
+    /// A poisoned lock is used on (nothing is half-done under it), except with the fault.
+    fn lock(&self) -> MutexGuard<'_, State<K, V>> {
+        match self.fault {
+            Fault::BrokenAfterUserPanic => self.inner.lock().unwrap(),
+            _ => self.inner.lock().unwrap_or_else(PoisonError::into_inner),
         }
     }
 
@@ -63,20 +75,24 @@ impl Faulty {
     }
 }
 
-impl ExpiringCache<u64, u64> for Faulty {
-    fn get_ex(&self, key: &u64) -> Option<u64> {
+impl<K, V> ExpiringCache<K, V> for Faulty<K, V>
+where
+    K: Hash + Eq + Clone + Send,
+    V: Clone + Send,
+{
+    fn get_ex(&self, key: &K) -> Option<V> {
         let now = self.now();
-        let inner = self.inner.lock().unwrap();
-        let &(value, deadline) = inner.0.get(key)?;
+        let inner = self.lock();
+        let (value, deadline) = inner.0.get(key)?;
         let live = match self.fault {
             Fault::ReturnsExpired => true,
-            Fault::ExpiresAtDeadline => now < deadline,
-            _ => now <= deadline,
+            Fault::ExpiresAtDeadline => now < *deadline,
+            _ => now <= *deadline,
         };
-        live.then_some(value)
+        live.then(|| value.clone())
     }
 
-    fn set_ex(&self, key: u64, value: u64, ttl: Duration) {
+    fn set_ex(&self, key: K, value: V, ttl: Duration) {
         let now = self.now();
         let deadline = if self.fault == Fault::OverflowingDeadline {
             let nanos = u64::try_from(ttl.as_nanos()).expect("ttl fits in u64 nanoseconds");
@@ -84,7 +100,7 @@ impl ExpiringCache<u64, u64> for Faulty {
         } else {
             now + ttl
         };
-        let mut guard = self.inner.lock().unwrap();
+        let mut guard = self.lock();
         let (map, order) = &mut *guard;
         if let Some(entry) = map.get_mut(&key) {
             match self.fault {
@@ -102,12 +118,12 @@ impl ExpiringCache<u64, u64> for Faulty {
                 None => return, // capacity 0
             }
         }
-        map.insert(key, (value, deadline));
+        map.insert(key.clone(), (value, deadline));
         order.push_back(key);
     }
 
     fn resident_len(&self) -> usize {
-        self.inner.lock().unwrap().0.len()
+        self.lock().0.len()
     }
 
     fn maintain(&self) {
@@ -115,7 +131,7 @@ impl ExpiringCache<u64, u64> for Faulty {
             return;
         }
         let now = self.now();
-        let mut guard = self.inner.lock().unwrap();
+        let mut guard = self.lock();
         let (map, order) = &mut *guard;
         map.retain(|_, &mut (_, deadline)| now <= deadline);
         order.retain(|k| map.contains_key(k));
@@ -237,6 +253,17 @@ fn a_maintain_that_frees_nothing_is_caught_when_declared() {
 }
 
 #[test]
+fn a_cache_broken_by_a_users_panic_is_caught_and_a_sound_one_passes() {
+    let run = |fault| {
+        catch_unwind(AssertUnwindSafe(|| {
+            testkit::survives_panics_in_user_code(|clock, cap| Faulty::new(fault, clock, cap), CAPS)
+        }))
+    };
+    assert_eq!(run(Fault::None).ok(), Some(Outcome::Passed));
+    assert!(run(Fault::BrokenAfterUserPanic).is_err());
+}
+
+#[test]
 fn clock_scenarios_are_skipped_not_passed_when_the_clock_is_not_followed() {
     let caps = Capabilities::new().expiry_follows_clock(false);
     let results = run_all(
@@ -259,6 +286,7 @@ fn the_contract_is_object_safe_and_forwards_through_pointers() {
     use std::sync::Arc;
     let clock = ManualClock::new();
     let boxed: Box<dyn ExpiringCache<u64, u64>> = Box::new(Faulty::new(Fault::None, clock, 4));
+    let boxed: Box<dyn ExpiringCache<u64, u64>> = boxed;
     boxed.set_ex(1, 10, Duration::from_secs(1));
     let by_ref: &dyn ExpiringCache<u64, u64> = &boxed;
     assert_eq!(by_ref.get_ex(&1), Some(10));

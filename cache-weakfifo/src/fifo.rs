@@ -46,6 +46,11 @@ struct Inner<K, V> {
     block_min: Vec<Timestamp>,
     /// The next block the sweep looks at.
     hand: usize,
+    /// Set while a change that calls the user's `Hash` is under way: a removal, which hashes
+    /// the keys it moves, or the index growing, which rehashes every key (hashbrown drops what
+    /// it has not rehashed yet if `Hash` panics). A lock poisoned while it is set means the
+    /// structure may be inconsistent, or holds a key whose `Hash` panics.
+    editing: bool,
 }
 
 /// A FIFO cache with a time-to-live per entry that frees expired entries as time passes, and
@@ -105,6 +110,7 @@ impl<K, V, C: Clock> TtlFifoCache<K, V, C> {
                 tail: NIL,
                 block_min: Vec::new(),
                 hand: 0,
+                editing: false,
             }),
         }
     }
@@ -124,18 +130,20 @@ impl<K, V, C: Clock> TtlFifoCache<K, V, C> {
         self.len() == 0
     }
 
-    /// The lock. A panic while it was held (a user's `Hash` or `Eq` panicking half-way through a
-    /// removal) may have left the structure inconsistent, so a poisoned cache is cleared — its
-    /// entries dropped, as a bounded cache may — and used on.
+    /// The lock. A panic in the user's code while it was held poisons it. A panic in `Eq`
+    /// (finding a key), `Clone` (a hit) or `Drop` (of an entry already taken out) comes when
+    /// nothing is half-done: the lock is simply used on, nothing lost. A panic in `Hash` while
+    /// a removal or the index's growth was under way (`editing`) may have left the structure
+    /// inconsistent, and the key that panicked would make every later eviction panic: the
+    /// cache is cleared — its entries dropped, as a bounded cache may — and used on.
     fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
         match self.inner.lock() {
             Ok(guard) => guard,
             Err(poisoned) => {
                 let mut guard = poisoned.into_inner();
-                guard.slots.clear();
-                guard.index.clear();
-                guard.block_min.clear();
-                (guard.head, guard.tail, guard.hand) = (NIL, NIL, 0);
+                if guard.editing {
+                    guard.clear();
+                }
                 self.inner.clear_poison();
                 guard
             }
@@ -143,7 +151,29 @@ impl<K, V, C: Clock> TtlFifoCache<K, V, C> {
     }
 }
 
+impl<K, V> Inner<K, V> {
+    /// Drops every entry. The index and the list are emptied first, so a panicking `Drop` of
+    /// an entry leaves an empty, consistent structure behind it.
+    fn clear(&mut self) {
+        self.index.clear();
+        self.block_min.clear();
+        (self.head, self.tail, self.hand) = (NIL, NIL, 0);
+        self.editing = false;
+        self.slots.clear();
+    }
+}
+
 impl<K: Hash + Eq, V> Inner<K, V> {
+    /// Makes room in the index for one more entry. Growing rehashes every key; if the user's
+    /// `Hash` panics meanwhile, `editing` stays set and the next lock clears the cache.
+    fn reserve_index(&mut self, hasher: &impl BuildHasher) {
+        self.editing = true;
+        let slots = &self.slots;
+        self.index
+            .reserve(1, |&j| hasher.hash_one(&slots[j as usize].key));
+        self.editing = false;
+    }
+
     fn find(&self, hash: u64, key: &K) -> Option<u32> {
         let slots = &self.slots;
         self.index
@@ -186,19 +216,24 @@ impl<K: Hash + Eq, V> Inner<K, V> {
     }
 
     /// Removes slot `i` and returns it: unlinks it, drops its index entry, and moves the last
-    /// slot into the hole so the slots stay dense.
+    /// slot into the hole so the slots stay dense. The two keys involved are hashed first; the
+    /// caller drops the slot once the structure is consistent again (so a panicking `Drop`
+    /// loses nothing).
     fn remove(&mut self, i: u32, hasher: &impl BuildHasher) -> Slot<K, V> {
-        self.unlink(i);
+        self.editing = true;
+        let last = (self.slots.len() - 1) as u32;
         let hash = hasher.hash_one(&self.slots[i as usize].key);
+        let moved_hash = (i != last).then(|| hasher.hash_one(&self.slots[last as usize].key));
+        // No user code runs from here on.
+        self.unlink(i);
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
             entry.remove();
         }
-        let last = (self.slots.len() - 1) as u32;
-        if i != last {
+        if let Some(hash) = moved_hash {
             // Re-point everything that refers to the last slot at its new place, `i`.
-            let (hash, prev, next, dl) = {
+            let (prev, next, dl) = {
                 let s = &self.slots[last as usize];
-                (hasher.hash_one(&s.key), s.prev, s.next, s.deadline)
+                (s.prev, s.next, s.deadline)
             };
             if let Some(j) = self.index.find_mut(hash, |&j| j == last) {
                 *j = i;
@@ -215,6 +250,7 @@ impl<K: Hash + Eq, V> Inner<K, V> {
         }
         let removed = self.slots.swap_remove(i as usize);
         self.block_min.truncate(self.slots.len().div_ceil(BLOCK));
+        self.editing = false;
         removed
     }
 
@@ -275,10 +311,12 @@ impl<K: Hash + Eq, V> Inner<K, V> {
         let len = self.slots.len();
         if self.slots.capacity() > 64 && len < self.slots.capacity() / 4 {
             self.slots.shrink_to(len * 2);
+            self.block_min.shrink_to(len.div_ceil(BLOCK) * 2);
+            self.editing = true;
             let slots = &self.slots;
             self.index
                 .shrink_to(len * 2, |&i| hasher.hash_one(&slots[i as usize].key));
-            self.block_min.shrink_to(len.div_ceil(BLOCK) * 2);
+            self.editing = false;
         }
     }
 }
@@ -379,19 +417,23 @@ where
         inner.sweep(now, SWEEP_LOOK, SWEEP_SCAN, hasher);
 
         if let Some(i) = inner.find(hash, &key) {
-            let slot = &mut inner.slots[i as usize];
-            slot.value = value;
-            slot.deadline = dl;
-            inner.note_deadline(i as usize, dl);
             inner.unlink(i);
             inner.link_back(i);
+            inner.slots[i as usize].deadline = dl;
+            inner.note_deadline(i as usize, dl);
+            let old = std::mem::replace(&mut inner.slots[i as usize].value, value);
+            // The old value and the new copy of the key are dropped outside the lock.
+            drop(guard);
+            drop((old, key));
             return;
         }
-        if inner.slots.len() >= self.maxlen {
-            // Full of live entries (expired ones at the front were freed above): FIFO eviction.
+        // Full of live entries (expired ones at the front were freed above): FIFO eviction. The
+        // evicted entry is dropped last, outside the lock.
+        let evicted = (inner.slots.len() >= self.maxlen).then(|| {
             let head = inner.head;
-            drop(inner.remove(head, hasher));
-        }
+            inner.remove(head, hasher)
+        });
+        inner.reserve_index(hasher);
         let i = inner.slots.len();
         if i == inner.slots.capacity() {
             // Grow by doubling, but never past maxlen: a full cache has no unused slots.
@@ -415,6 +457,8 @@ where
             .index
             .insert_unique(hash, i as u32, |&j| hasher.hash_one(&slots[j as usize].key));
         inner.link_back(i as u32);
+        drop(guard);
+        drop(evicted);
     }
 
     /// Entries held right now, expired ones not yet freed included. Exact.
@@ -457,7 +501,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::test_support::{Drops, hammer_from_two_threads};
+    use crate::test_support::{Bomb, Drops, hammer_from_two_threads};
 
     const SEC: Duration = Duration::from_secs(1);
 
@@ -573,25 +617,6 @@ mod tests {
         assert_eq!(huge.get_ex(&1), Some(1));
     }
 
-    /// A key whose `Hash` panics once its bomb is armed.
-    #[derive(Clone, Debug)]
-    struct Bomb(u32, Arc<AtomicBool>);
-
-    impl PartialEq for Bomb {
-        fn eq(&self, other: &Self) -> bool {
-            self.0 == other.0
-        }
-    }
-
-    impl Eq for Bomb {}
-
-    impl Hash for Bomb {
-        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-            assert!(!self.1.load(Ordering::SeqCst), "armed");
-            self.0.hash(state);
-        }
-    }
-
     #[test]
     fn a_panicking_hash_under_the_lock_clears_the_cache_instead_of_corrupting_it() {
         let armed = Arc::new(AtomicBool::new(false));
@@ -609,6 +634,64 @@ mod tests {
         cache.set_ex(Bomb(4, Arc::clone(&safe)), 4, SEC);
         assert_eq!(cache.get_ex(&Bomb(4, safe)), Some(4));
         cache.check_invariants();
+    }
+
+    #[test]
+    fn a_panicking_clone_on_a_hit_changes_nothing() {
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = TtlFifoCache::with_clock(4, clock.clone());
+        let touchy = drops.touchy(1);
+        let switch = Arc::clone(&touchy.panic_on_clone);
+        cache.set_ex(1u32, touchy, SEC);
+        cache.set_ex(2u32, drops.touchy(2), SEC);
+        switch.store(true, Ordering::SeqCst);
+        assert!(catch_unwind(AssertUnwindSafe(|| cache.get_ex(&1))).is_err());
+        switch.store(false, Ordering::SeqCst);
+        assert_eq!(
+            cache.resident_len(),
+            2,
+            "a read that changed nothing clears nothing"
+        );
+        assert_eq!(cache.get_ex(&1).map(|v| v.inner.id), Some(1));
+        assert!(drops.sorted().is_empty());
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn a_panicking_drop_of_a_freed_value_loses_nothing_else() {
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = TtlFifoCache::with_clock(2, clock.clone());
+        let first = drops.touchy(1);
+        first.panic_on_drop.store(true, Ordering::SeqCst);
+        cache.set_ex(1u32, first, SEC);
+        cache.set_ex(2u32, drops.touchy(2), SEC);
+        // Full: key 3 evicts key 1, whose value panics as it is dropped.
+        let r = catch_unwind(AssertUnwindSafe(|| cache.set_ex(3, drops.touchy(3), SEC)));
+        assert!(r.is_err());
+        assert_eq!(
+            drops.sorted(),
+            vec![1],
+            "the evicted value was dropped once"
+        );
+        assert_eq!(
+            cache.get_ex(&3).map(|v| v.inner.id),
+            Some(3),
+            "the new entry is in"
+        );
+        assert_eq!(
+            cache.get_ex(&2).map(|v| v.inner.id),
+            Some(2),
+            "nothing else was lost"
+        );
+        cache.set_ex(4, drops.touchy(4), SEC);
+        assert_eq!(cache.get_ex(&4).map(|v| v.inner.id), Some(4));
+        cache.check_invariants();
+        drop(cache);
+        assert_eq!(
+            drops.sorted(),
+            vec![1, 2, 3, 4],
+            "every value dropped exactly once"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 pub(crate) struct Tracked {
     pub(crate) id: u32,
-    original: bool,
+    pub(crate) original: bool,
     drops: Arc<Mutex<Vec<u32>>>,
 }
 
@@ -80,4 +80,74 @@ pub(crate) fn hammer_from_two_threads(
             });
         }
     });
+}
+
+/// A key whose `Hash` panics while its bomb is armed.
+#[derive(Clone, Debug)]
+pub(crate) struct Bomb(
+    pub(crate) u32,
+    pub(crate) Arc<std::sync::atomic::AtomicBool>,
+);
+
+impl PartialEq for Bomb {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Bomb {}
+
+impl std::hash::Hash for Bomb {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        assert!(!self.1.load(std::sync::atomic::Ordering::SeqCst), "armed");
+        self.0.hash(state);
+    }
+}
+
+/// A value that panics when cloned or dropped while its switch says so; the drops of its
+/// originals are recorded like [`Tracked`]'s.
+#[derive(Debug)]
+pub(crate) struct Touchy {
+    pub(crate) inner: Tracked,
+    pub(crate) panic_on_clone: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) panic_on_drop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Clone for Touchy {
+    fn clone(&self) -> Self {
+        assert!(
+            !self
+                .panic_on_clone
+                .load(std::sync::atomic::Ordering::SeqCst),
+            "clone armed"
+        );
+        Touchy {
+            inner: self.inner.clone(),
+            panic_on_clone: Arc::clone(&self.panic_on_clone),
+            panic_on_drop: Arc::clone(&self.panic_on_drop),
+        }
+    }
+}
+
+impl Drop for Touchy {
+    fn drop(&mut self) {
+        if self.inner.original
+            && self
+                .panic_on_drop
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            panic!("drop armed");
+        }
+    }
+}
+
+impl Drops {
+    /// A [`Touchy`] value with `id`, both switches off.
+    pub(crate) fn touchy(&self, id: u32) -> Touchy {
+        Touchy {
+            inner: self.value(id),
+            panic_on_clone: Arc::default(),
+            panic_on_drop: Arc::default(),
+        }
+    }
 }

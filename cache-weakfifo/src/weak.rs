@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
@@ -25,6 +25,9 @@ struct Inner<K, V> {
     weak: HashTable<Weak<Entry<K, V>>>,
     /// `self.strong`: the only strong references, oldest first, at most `maxlen` of them.
     strong: std::collections::VecDeque<Arc<Entry<K, V>>>,
+    /// Set while the key of the entry about to be pushed out is hashed: if that `Hash` panics,
+    /// the key would make every later push-out panic too, so the next lock clears the cache.
+    editing: bool,
 }
 
 /// The article's cache: a weak-value map plus a bounded FIFO deque of strong references.
@@ -95,6 +98,7 @@ impl<K, V, C: Clock> WeakFifoCache<K, V, C> {
             inner: Mutex::new(Inner {
                 weak: HashTable::new(),
                 strong: std::collections::VecDeque::new(),
+                editing: false,
             }),
         }
     }
@@ -119,10 +123,25 @@ impl<K, V, C: Clock> WeakFifoCache<K, V, C> {
         self.lock().strong.len()
     }
 
-    /// The lock plays the GIL. A panic in a user's `Hash` or `Eq` while it was held leaves the
-    /// structure consistent (nothing is half-moved when those run), so poisoning is ignored.
+    /// The lock plays the GIL. A panic in a user's `Hash`, `Eq`, `Clone` or `Drop` while it was
+    /// held leaves the structure consistent — `set_ex` calls the user's code before its first
+    /// change or after its last — so the lock is used on. One case more: if the `Hash` of the
+    /// key about to be pushed out panicked (`editing`), that key would make every later
+    /// push-out panic as well, so the cache is cleared, as a bounded cache may drop entries.
     fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                if guard.editing {
+                    guard.editing = false;
+                    guard.weak.clear();
+                    guard.strong.clear();
+                }
+                self.inner.clear_poison();
+                guard
+            }
+        }
     }
 }
 
@@ -136,9 +155,13 @@ impl<K: Hash + Eq, V, C: Clock> WeakFifoCache<K, V, C> {
     }
 
     /// Python's `WeakValueDictionary` callback, run as the deque drops `dying`, its last strong
-    /// reference: the key goes only if the map still points at this very entry.
-    fn on_entry_death(&self, weak: &mut HashTable<Weak<Entry<K, V>>>, dying: &Arc<Entry<K, V>>) {
-        let hash = self.hasher.hash_one(&dying.key);
+    /// reference: the key goes only if the map still points at this very entry. `hash` is the
+    /// hash of its key, computed before anything changed (no user code runs here).
+    fn on_entry_death(
+        weak: &mut HashTable<Weak<Entry<K, V>>>,
+        hash: u64,
+        dying: &Arc<Entry<K, V>>,
+    ) {
         if let Ok(slot) = weak.find_entry(hash, |w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(dying))) {
             slot.remove();
         }
@@ -204,18 +227,34 @@ where
     }
 
     /// `self.weak[key] = strongRef = Dict(...)`, then `self.strong.append(strongRef)`.
+    ///
+    /// Every call into the user's `Hash` and `Eq` comes before the first change, so a panic
+    /// there leaves the cache as it was; the entry pushed out is dropped last, once the map and
+    /// the deque agree again, so a panic in its `Drop` leaves nothing half-done either.
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
+        if self.maxlen == 0 {
+            // Python's deque(maxlen=0) discards the entry at once, and its death callback takes
+            // the key out of the map again: nothing is kept.
+            return;
+        }
         let deadline = deadline(self.clock.now(), ttl);
+        let hash = self.hasher.hash_one(&key);
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let hash = self.hasher.hash_one(&key);
+        // The entry the append will push out, and its hash, taken before anything changes.
+        inner.editing = true;
+        let dying_hash = (inner.strong.len() >= self.maxlen)
+            .then(|| inner.strong.front().map(|e| self.hasher.hash_one(&e.key)))
+            .flatten();
+        inner.editing = false;
         let entry = Arc::new(Entry {
             key,
             value,
             deadline,
         });
         // `self.weak[key] = strongRef`: the key now points at the new entry; an older entry of
-        // the same key keeps its deque slot.
+        // the same key keeps its deque slot. (Growing the table may call `Hash` on other keys;
+        // a panic there leaves the old table in place.)
         let hasher = &self.hasher;
         match inner.weak.entry(
             hash,
@@ -229,15 +268,17 @@ where
                 slot.insert(Arc::downgrade(&entry));
             }
         }
-        // `self.strong.append(strongRef)`: a full deque pushes out its oldest entry, which dies
-        // (with maxlen == 0 that is the new entry itself).
+        // `self.strong.append(strongRef)`: a full deque pushes out its oldest entry, which dies.
         inner.strong.push_back(entry);
-        if inner.strong.len() > self.maxlen {
-            if let Some(dying) = inner.strong.pop_front() {
-                self.on_entry_death(&mut inner.weak, &dying);
-                drop(dying);
-            }
-        }
+        let dying = match dying_hash {
+            Some(h) => inner
+                .strong
+                .pop_front()
+                .inspect(|d| Self::on_entry_death(&mut inner.weak, h, d)),
+            None => None,
+        };
+        drop(guard);
+        drop(dying);
     }
 
     /// The entries the deque holds: the memory actually in use, expired entries included.
@@ -268,7 +309,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::test_support::{Drops, hammer_from_two_threads};
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use crate::test_support::{Bomb, Drops, hammer_from_two_threads};
 
     const TTL: Duration = Duration::from_secs(10);
 
@@ -354,6 +398,58 @@ mod tests {
         assert!(cache.get_ex(&1).is_none());
         assert!(cache.is_empty());
         cache.check_invariants();
+    }
+
+    /// The key of the entry being pushed out panics in `Hash`: the cache is cleared and works
+    /// on, even while that key keeps panicking. (Before, the map kept a dead weak reference and
+    /// every later `set_ex` panicked.)
+    #[test]
+    fn a_key_whose_hash_panics_as_it_is_pushed_out_does_not_break_the_cache() {
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = WeakFifoCache::with_clock(2, clock.clone());
+        let (armed, safe) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        cache.set_ex(Bomb(1, Arc::clone(&armed)), drops.value(1), TTL);
+        cache.set_ex(Bomb(2, Arc::clone(&safe)), drops.value(2), TTL);
+        armed.store(true, Ordering::SeqCst);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            cache.set_ex(Bomb(3, Arc::clone(&safe)), drops.value(3), TTL)
+        }));
+        assert!(r.is_err());
+        for id in 4..10 {
+            cache.set_ex(Bomb(id, Arc::clone(&safe)), drops.value(id), TTL);
+            assert_eq!(
+                cache.get_ex(&Bomb(id, Arc::clone(&safe))).map(|v| v.id),
+                Some(id)
+            );
+            assert!(cache.len() <= 2 && cache.deque_len() <= 2);
+            cache.check_invariants();
+        }
+        drop(cache);
+        assert_eq!(
+            drops.sorted(),
+            (1..10).collect::<Vec<_>>(),
+            "each dropped once"
+        );
+    }
+
+    #[test]
+    fn a_panicking_drop_of_the_pushed_out_value_loses_nothing_else() {
+        let (clock, drops) = (ManualClock::new(), Drops::default());
+        let cache = WeakFifoCache::with_clock(2, clock.clone());
+        let first = drops.touchy(1);
+        first.panic_on_drop.store(true, Ordering::SeqCst);
+        cache.set_ex(1u32, first, TTL);
+        cache.set_ex(2u32, drops.touchy(2), TTL);
+        let r = catch_unwind(AssertUnwindSafe(|| cache.set_ex(3, drops.touchy(3), TTL)));
+        assert!(r.is_err());
+        assert_eq!(cache.get_ex(&2).map(|v| v.inner.id), Some(2));
+        assert_eq!(cache.get_ex(&3).map(|v| v.inner.id), Some(3));
+        cache.check_invariants();
+        drop(cache);
+        assert_eq!(drops.sorted(), vec![1, 2, 3]);
     }
 
     #[test]

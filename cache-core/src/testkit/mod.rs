@@ -6,35 +6,39 @@
 //!
 //! ```
 //! # use std::collections::{HashMap, VecDeque};
-//! # use std::sync::Mutex;
+//! # use std::hash::Hash;
+//! # use std::sync::{Mutex, MutexGuard, PoisonError};
 //! # use std::time::Duration;
 //! # use cache_core::{Clock, ExpiringCache, ManualClock, Timestamp};
 //! # /// A small, correct FIFO cache standing in for yours.
-//! # struct MyCache { clock: ManualClock, cap: usize, inner: Mutex<(HashMap<u64, (u64, Timestamp)>, VecDeque<u64>)> }
-//! # impl MyCache {
-//! #     fn with_clock(cap: usize, clock: ManualClock) -> MyCache {
-//! #         MyCache { clock, cap, inner: Mutex::default() }
+//! # struct MyCache<K, V> { clock: ManualClock, cap: usize, inner: Mutex<(HashMap<K, (V, Timestamp)>, VecDeque<K>)> }
+//! # impl<K, V> MyCache<K, V> {
+//! #     fn with_clock(cap: usize, clock: ManualClock) -> Self {
+//! #         MyCache { clock, cap, inner: Mutex::new((HashMap::new(), VecDeque::new())) }
+//! #     }
+//! #     fn lock(&self) -> MutexGuard<'_, (HashMap<K, (V, Timestamp)>, VecDeque<K>)> {
+//! #         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
 //! #     }
 //! # }
-//! # impl ExpiringCache<u64, u64> for MyCache {
-//! #     fn get_ex(&self, k: &u64) -> Option<u64> {
+//! # impl<K: Hash + Eq + Clone + Send, V: Clone + Send> ExpiringCache<K, V> for MyCache<K, V> {
+//! #     fn get_ex(&self, k: &K) -> Option<V> {
 //! #         let now = self.clock.now();
-//! #         let g = self.inner.lock().unwrap();
-//! #         let &(v, dl) = g.0.get(k)?;
-//! #         cache_core::is_live(dl, now).then_some(v)
+//! #         let g = self.lock();
+//! #         let (v, dl) = g.0.get(k)?;
+//! #         cache_core::is_live(*dl, now).then(|| v.clone())
 //! #     }
-//! #     fn set_ex(&self, k: u64, v: u64, ttl: Duration) {
+//! #     fn set_ex(&self, k: K, v: V, ttl: Duration) {
 //! #         let dl = self.clock.now() + ttl;
-//! #         let mut g = self.inner.lock().unwrap();
+//! #         let mut g = self.lock();
 //! #         let (map, order) = &mut *g;
 //! #         if let Some(e) = map.get_mut(&k) { *e = (v, dl); return; }
 //! #         if map.len() >= self.cap {
 //! #             match order.pop_front() { Some(old) => { map.remove(&old); } None => return }
 //! #         }
-//! #         map.insert(k, (v, dl));
+//! #         map.insert(k.clone(), (v, dl));
 //! #         order.push_back(k);
 //! #     }
-//! #     fn resident_len(&self) -> usize { self.inner.lock().unwrap().0.len() }
+//! #     fn resident_len(&self) -> usize { self.lock().0.len() }
 //! # }
 //! use cache_core::testkit::{Capabilities, run_all};
 //!
@@ -54,7 +58,10 @@
 //! and reports each outcome instead of panicking (this crate's own tests use it to prove that
 //! deliberately broken caches are caught).
 //!
-//! The scenarios use `u64` keys and values. A scenario that cannot apply to an implementation
+//! The scenarios use `u64` keys and values, except [`survives_panics_in_user_code`], whose keys
+//! and values panic on command in their `Hash`, `Eq`, `Clone` and `Drop` (so the constructor
+//! given to [`conformance_tests!`](crate::conformance_tests) should be generic over the key and
+//! value types). A scenario that cannot apply to an implementation
 //! (say, one whose expiry does not follow the injected clock) returns
 //! [`Outcome::Skipped`] with the reason, and prints it, instead of passing silently.
 
@@ -65,11 +72,17 @@ use std::time::Duration;
 
 use crate::{Clock, ExpiringCache, ManualClock, Timestamp, is_live};
 
+mod panics;
+
+pub use panics::{Fuse, InjectedPanic, Trap, TrapKey, TrapValue, survives_panics_in_user_code};
+
 /// How exactly an implementation keeps to the capacity it was built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CapacityBound {
     /// Never more than `capacity` entries resident (after [`ExpiringCache::maintain`]).
     Exact,
+    /// No bound at all: a baseline that is not a cache. The capacity scenario is skipped.
+    Unbounded,
     /// At most `capacity` plus `slack_percent` % of it, rounded up, plus `slack_entries`
     /// (sharded caches that round their capacity per shard).
     Approximate {
@@ -80,9 +93,25 @@ pub enum CapacityBound {
     },
 }
 
+/// What a panic in the user's `Hash`, `Eq`, `Clone` or `Drop` leaves behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanicSafety {
+    /// The cache serves on correctly, keeps to its capacity, and drops every key and value
+    /// exactly once.
+    Full,
+    /// After a panic in `Hash`, `Eq` or `Clone`, the cache serves on correctly (no panic, no
+    /// wrong or expired value), but entries caught up in the panic may stay allocated past its
+    /// capacity and may never be freed; a panic in `Drop` is not survived. `why` says where
+    /// that comes from. The suite checks what is promised and reports the rest as skipped.
+    ServesOn {
+        /// Why the rest cannot be promised.
+        why: &'static str,
+    },
+}
+
 /// What an implementation declares about itself, so that the suite checks exactly what it
 /// promises and says what it skips.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Capabilities {
     /// Whether `get_ex` decides expiry on the injected clock. When `false`, the scenarios that
@@ -92,6 +121,12 @@ pub struct Capabilities {
     pub capacity: CapacityBound,
     /// Whether [`ExpiringCache::maintain`] frees every expired entry, on the injected clock.
     pub maintain_frees_expired: bool,
+    /// What a panic in the user's code leaves behind; see [`PanicSafety`].
+    pub panic_safety: PanicSafety,
+    /// For an implementation that frees some entries only after it is dropped (deferred,
+    /// epoch-based reclamation): a function that lets that reclamation run, called between
+    /// checks until every key and value has been dropped (a few hundred times at most).
+    pub settle_after_drop: Option<fn()>,
 }
 
 impl Capabilities {
@@ -101,7 +136,15 @@ impl Capabilities {
             expiry_follows_clock: true,
             capacity: CapacityBound::Exact,
             maintain_frees_expired: false,
+            panic_safety: PanicSafety::Full,
+            settle_after_drop: None,
         }
+    }
+
+    /// Sets [`Capabilities::panic_safety`].
+    pub const fn panic_safety(mut self, safety: PanicSafety) -> Capabilities {
+        self.panic_safety = safety;
+        self
     }
 
     /// Sets [`Capabilities::expiry_follows_clock`].
@@ -116,6 +159,12 @@ impl Capabilities {
         self
     }
 
+    /// Sets [`Capabilities::settle_after_drop`].
+    pub const fn settle_after_drop(mut self, settle: fn()) -> Capabilities {
+        self.settle_after_drop = Some(settle);
+        self
+    }
+
     /// Sets [`Capabilities::maintain_frees_expired`].
     pub const fn maintain_frees_expired(mut self, yes: bool) -> Capabilities {
         self.maintain_frees_expired = yes;
@@ -126,6 +175,7 @@ impl Capabilities {
     pub fn max_resident(&self, capacity: usize) -> usize {
         match self.capacity {
             CapacityBound::Exact => capacity,
+            CapacityBound::Unbounded => usize::MAX,
             CapacityBound::Approximate {
                 slack_percent,
                 slack_entries,
@@ -412,6 +462,12 @@ where
     F: Fn(ManualClock, usize) -> C,
     C: ExpiringCache<u64, u64>,
 {
+    if caps.capacity == CapacityBound::Unbounded {
+        return skipped(
+            "capacity_is_respected",
+            "the implementation declares no bound (a baseline, not a cache)",
+        );
+    }
     for capacity in [1, 7, CAPACITY] {
         let cache = make(ManualClock::new(), capacity);
         let limit = caps.max_resident(capacity);
@@ -673,11 +729,22 @@ macro_rules! __conformance_test_fns {
 /// (a `Fn(ManualClock, usize) -> C` given the clock and the capacity) with the declared
 /// [`Capabilities`](crate::testkit::Capabilities).
 ///
+/// `$make` is expanded in each test on its own, so a constructor generic over the key and value
+/// types serves both the `u64` scenarios and
+/// [`survives_panics_in_user_code`](crate::testkit::survives_panics_in_user_code), whose keys
+/// and values are [`TrapKey`](crate::testkit::TrapKey) and
+/// [`TrapValue`](crate::testkit::TrapValue).
+///
 /// See the [module documentation](crate::testkit) for an example.
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr, $caps:expr $(,)?) => {
         $crate::__for_each_scenario! { __conformance_test_fns!(($make, $caps)) }
+
+        #[test]
+        fn survives_panics_in_user_code() {
+            let _ = $crate::testkit::survives_panics_in_user_code($make, $caps);
+        }
     };
 }
 
@@ -707,7 +774,9 @@ pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Runs every scenario, catching failures, and returns one result per scenario in order.
+/// Runs every `u64` scenario, catching failures, and returns one result per scenario in order.
+/// ([`survives_panics_in_user_code`] needs the cache built for other key and value types; call
+/// it on its own.)
 pub fn run_all<C, F>(make: F, caps: Capabilities) -> Vec<ScenarioResult>
 where
     F: Fn(ManualClock, usize) -> C,
