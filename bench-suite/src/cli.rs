@@ -131,6 +131,7 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
             shape,
             entries,
         }) => {
+            exit_with_parent();
             let row = footprint::measure_by_name(
                 registry,
                 &strategy,
@@ -140,6 +141,24 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
             )?;
             emit(&(serde_json::to_string(&row)? + "\n"))
         }
+    }
+}
+
+/// A footprint child must not outlive the report that started it (killed, say, by SIGTERM): a
+/// thread watches the parent process and ends this one when it is gone (the child is then
+/// re-parented). Started before anything is measured: its allocations are in the baseline.
+fn exit_with_parent() {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                if std::os::unix::process::parent_id() != parent {
+                    std::process::exit(3);
+                }
+            }
+        });
     }
 }
 

@@ -80,8 +80,33 @@ pub fn recommended_maxlen(valid: u64) -> (u64, u64) {
     )
 }
 
+/// The ranges the planner accepts, each what its measurement can represent on this machine.
+pub mod limits {
+    /// Entries valid at once, and `--rate × --ttl`: up to 10^12.
+    pub const VALID: u64 = 1_000_000_000_000;
+    /// `--maxlen`: up to 10^13.
+    pub const MAXLEN: u64 = 10_000_000_000_000;
+    /// `--workers` and `--caches`: up to 10^6 each.
+    pub const COPIES: u64 = 1_000_000;
+    /// `--key-bytes`: 8 (so keys are distinct) to 4 096.
+    pub const KEY_BYTES: (usize, usize) = (8, 4_096);
+    /// `--value-bytes`: 0 to 1 MiB.
+    pub const VALUE_BYTES: usize = 1 << 20;
+    /// The footprint sample holds at most this many bytes of keys and values (1 GiB).
+    pub const SAMPLE_BYTES: usize = 1 << 30;
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display>(name: &str, v: T, lo: T, hi: T) -> Result<T> {
+    if v < lo || v > hi {
+        return Err(Error::Invalid(format!(
+            "{name} must be from {lo} to {hi}, got {v}"
+        )));
+    }
+    Ok(v)
+}
+
 impl Inputs {
-    /// Checks the arguments and derives the valid set and maxlen.
+    /// Checks the arguments against [`limits`] and derives the valid set and maxlen.
     pub fn from_args(a: &PlanArgs) -> Result<Inputs> {
         let valid = match (a.valid, a.rate, a.ttl) {
             (Some(v), None, None) => v,
@@ -91,7 +116,15 @@ impl Inputs {
                         "--rate and --ttl must be positive numbers".to_owned(),
                     ));
                 }
-                (r * t).ceil() as u64
+                let product = (r * t).ceil();
+                if product > limits::VALID as f64 {
+                    return Err(Error::Invalid(format!(
+                        "--rate × --ttl is {product:e} entries valid at once; the planner \
+                         works with at most {}",
+                        limits::VALID
+                    )));
+                }
+                product as u64
             }
             (Some(_), _, _) => {
                 return Err(Error::Invalid(
@@ -104,32 +137,37 @@ impl Inputs {
                 ));
             }
         };
-        if valid == 0 {
-            return Err(Error::Invalid(
-                "the valid set must hold at least one entry".to_owned(),
-            ));
-        }
-        if a.key_bytes < 8 {
-            return Err(Error::Invalid(
-                "--key-bytes must be at least 8 (keys must be distinct)".to_owned(),
-            ));
-        }
-        if a.workers == 0 || a.caches == 0 {
-            return Err(Error::Invalid(
-                "--workers and --caches must be at least 1".to_owned(),
-            ));
-        }
+        let valid = in_range("the valid set", valid, 1, limits::VALID)?;
+        let (klo, khi) = limits::KEY_BYTES;
+        in_range("--key-bytes", a.key_bytes, klo, khi)?;
+        in_range("--value-bytes", a.value_bytes, 0, limits::VALUE_BYTES)?;
+        in_range("--workers", a.workers, 1, limits::COPIES)?;
+        in_range("--caches", a.caches, 1, limits::COPIES)?;
         let maxlen = a.maxlen.unwrap_or(recommended_maxlen(valid).1);
-        if maxlen == 0 {
-            return Err(Error::Invalid("--maxlen must be at least 1".to_owned()));
-        }
+        let maxlen = in_range("--maxlen", maxlen, 1, limits::MAXLEN)?;
         Ok(Inputs {
             valid,
             maxlen,
             key_bytes: a.key_bytes,
             value_bytes: a.value_bytes,
-            copies: a.workers.saturating_mul(a.caches),
+            copies: a.workers * a.caches,
         })
+    }
+
+    /// The footprint sample: `--sample`, or min(maxlen, 100 000), within 1 GiB of keys and
+    /// values.
+    pub fn sample(&self, asked: Option<usize>) -> Result<usize> {
+        let entry = self.key_bytes + self.value_bytes;
+        let most = (limits::SAMPLE_BYTES / entry).max(1);
+        match asked {
+            Some(n) => in_range("--sample", n, 1, most),
+            None => Ok((self.maxlen.min(100_000) as usize).min(most)),
+        }
+    }
+
+    /// Whether the whole valid set fits in `maxlen`.
+    pub fn valid_set_fits(&self) -> bool {
+        self.valid <= self.maxlen
     }
 }
 
@@ -170,8 +208,11 @@ pub fn memory(bytes_per_entry: f64, entries: f64, copies: u64) -> f64 {
 
 /// The scaled retention run that measures how full `strategy` gets at the user's ratio of
 /// valid set to maxlen.
+///
+/// A valid set larger than maxlen is simulated up to ten times maxlen; beyond that the share of
+/// the valid set kept is bounded by maxlen ÷ valid set anyway.
 fn scaled_run(strategy: &Strategy, inputs: &Inputs, seed: u64) -> RetentionConfig {
-    let fraction = (inputs.valid as f64 / inputs.maxlen as f64).min(1.0);
+    let fraction = (inputs.valid as f64 / inputs.maxlen as f64).min(10.0);
     let mut cfg = if strategy.reclamation_follows_clock() {
         let cap = (inputs.maxlen as usize).clamp(1, 20_000);
         RetentionConfig::new(
@@ -207,10 +248,7 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
         key_bytes: inputs.key_bytes,
         value_bytes: inputs.value_bytes,
     };
-    let sample = args
-        .sample
-        .unwrap_or_else(|| (inputs.maxlen as usize).min(100_000))
-        .max(1);
+    let sample = inputs.sample(args.sample)?;
     let floor = footprint::measure_floor(&shape, sample).bytes_per_entry;
     let mut rows = Vec::new();
     for s in strategies {
@@ -222,7 +260,10 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
             .rfind(|x| x.phase == Phase::Write)
             .ok_or_else(|| Error::Measurement("the scaled run took no sample".to_owned()))?;
         let held_fraction = end.resident_entries as f64 / cfg.capacity as f64;
-        let live_fraction = end.live_entries as f64 / cfg.valid_set();
+        // No strategy keeps more of the valid set than maxlen holds.
+        let live_fraction = (end.live_entries as f64 / cfg.valid_set())
+            .min(inputs.maxlen as f64 / inputs.valid as f64)
+            .min(1.0);
         let maxlen = inputs.maxlen as f64;
         rows.push(PlanRow {
             strategy: s.clone(),
@@ -261,7 +302,7 @@ impl Plan {
                 r.strategy.name().to_owned(),
                 f1(r.bytes_per_entry),
                 percent(100.0 * r.held_fraction, 0),
-                percent(100.0 * r.live_fraction.min(1.0), 0),
+                percent(100.0 * r.live_fraction, 1),
                 bytes(r.steady_bytes),
                 if r.strategy.is_bounded() {
                     bytes(r.full_bytes)
@@ -302,6 +343,16 @@ impl fmt::Display for Plan {
                 String::new()
             }
         )?;
+        if !i.valid_set_fits() {
+            writeln!(
+                f,
+                "**Warning**: maxlen ({}) is below the valid set ({}): at most {} of the valid \
+                 set can be cached, whatever the strategy; the rest is a miss every time.\n",
+                i.maxlen,
+                i.valid,
+                percent(100.0 * i.maxlen as f64 / i.valid as f64, 1)
+            )?;
+        }
         writeln!(
             f,
             "Bytes per entry measured on a sample of {} entries of this shape; how full each \

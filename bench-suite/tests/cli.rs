@@ -197,8 +197,58 @@ fn bad_arguments_are_clear_errors() {
         (&["--strategies", "lfu"][..], "invalid value 'lfu'"),
         (&["--entries", "0"][..], "zero entries"),
         (&["--entries", "lots"][..], "not a whole number"),
-        (&["--ttl", "-5"][..], "positive number of seconds"),
+        (
+            &["--ttl", "-5"][..],
+            "--ttl must be a number of seconds from 0.001",
+        ),
+        (
+            &["--ttl", "1e12"][..],
+            "--ttl must be a number of seconds from 0.001",
+        ),
+        (
+            &["--ttl", "1e18"][..],
+            "--ttl must be a number of seconds from 0.001",
+        ),
+        (
+            &["--ttl", "NaN"][..],
+            "--ttl must be a number of seconds from 0.001",
+        ),
+        (&["--strategies", ""][..], "possible values: weakfifo"),
+        (&["--strategies", "lru,,"][..], "possible values: weakfifo"),
+        (&["--quick", "report"][..], "cannot be used with '--quick'"),
+        (
+            &["--quick", "--strategies", "ttlfifo", "plan"][..],
+            "cannot be used with",
+        ),
         (&["plan"][..], "give --valid"),
+        (
+            &["plan", "--valid", "18446744073709551615"][..],
+            "the valid set must be from 1 to 1000000000000",
+        ),
+        (
+            &["plan", "--valid", "10", "--value-bytes", "1000000000000"][..],
+            "--value-bytes must be from 0 to",
+        ),
+        (
+            &["plan", "--rate", "1e300", "--ttl", "1e300"][..],
+            "the planner works with at most",
+        ),
+        (
+            &["plan", "--valid", "10", "--workers", "0"][..],
+            "--workers must be from 1",
+        ),
+        (
+            &[
+                "plan",
+                "--valid",
+                "10",
+                "--key-bytes",
+                "4096",
+                "--sample",
+                "10000000",
+            ][..],
+            "--sample must be from 1 to",
+        ),
         (
             &["plan", "--valid", "10", "--key-bytes", "2"][..],
             "--key-bytes",
@@ -287,4 +337,171 @@ fn the_planner_prints_the_articles_rule_and_a_row_per_strategy() {
     };
     assert_eq!(held("weakfifo"), 100.0);
     assert!(held("ttlfifo") <= 51.0, "{text}");
+}
+
+#[test]
+fn an_unusable_output_folder_is_refused_before_anything_is_measured() {
+    let file = scratch("out-is-a-file");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "not a folder").unwrap();
+    // 50 000 000 entries per strategy would take many minutes: an answer at all shows that the
+    // folder was checked first.
+    let out = cachebench(&["--entries", "50000000", "--out", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a folder"), "{err}");
+    assert!(out.stdout.is_empty());
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn a_later_run_leaves_only_its_own_files_in_the_folder() {
+    let dir = scratch("stale");
+    let run = |list: &str| {
+        let out = cachebench(&[
+            "--quick",
+            "--no-progress",
+            "--strategies",
+            list,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run("ttlfifo,weakfifo");
+    assert!(dir.join("retention_uniform_ttl_weakfifo.svg").is_file());
+    run("ttlfifo");
+    assert!(
+        !dir.join("retention_uniform_ttl_weakfifo.svg").exists(),
+        "the first run's weakfifo chart was removed"
+    );
+    let manifest = read(&dir, "MANIFEST");
+    assert!(manifest.lines().any(|l| l == "report.json"), "{manifest}");
+    assert!(!manifest.contains("weakfifo"), "{manifest}");
+    for line in manifest.lines() {
+        assert!(dir.join(line).is_file(), "{line} listed and present");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_out_and_outside_cargo_the_report_goes_to_the_current_folder_and_says_so() {
+    let dir = scratch("cwd");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cachebench"))
+        .args(["--quick", "--no-progress", "--strategies", "ttlfifo"])
+        .env_remove("CARGO")
+        .env_remove("CARGO_TARGET_DIR")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the current folder: not run through cargo"),
+        "{err}"
+    );
+    assert!(dir.join("cache-report/report.json").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cachebench"))
+        .args([
+            "measure-footprint",
+            "--strategy",
+            "ttlfifo",
+            "--shape",
+            "u64",
+        ])
+        .args(["--entries", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// The processes whose parent is `pid`, from /proc.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: the command may hold spaces, so split after its ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        if ppid == Some(pid) {
+            if let Some(child) = head.split_whitespace().next().and_then(|p| p.parse().ok()) {
+                out.push(child);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_footprint_child_dies_with_the_report() {
+    let dir = scratch("sigterm");
+    let mut report = Command::new(env!("CARGO_BIN_EXE_cachebench"))
+        .args([
+            "--no-progress",
+            "--strategies",
+            "hashmap",
+            "--entries",
+            "5000000",
+        ])
+        .args(["--out", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let parent = report.id();
+    let mut kids = Vec::new();
+    for _ in 0..400 {
+        kids = children(parent);
+        if !kids.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!kids.is_empty(), "the report started a footprint child");
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {parent}")])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let _ = report.wait();
+    let alive = |pid: u32| std::path::Path::new(&format!("/proc/{pid}")).exists();
+    for _ in 0..200 {
+        if !kids.iter().any(|&k| alive(k)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for k in kids {
+        // A zombie (reaped by no one yet) has ended; only a running child counts.
+        let state = std::fs::read_to_string(format!("/proc/{k}/stat")).unwrap_or_default();
+        let running = state
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'));
+        assert!(!running, "footprint child {k} outlived the report: {state}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -118,6 +118,16 @@ mod lru {
         overwrite_moves_the_deadline_both_ways(LruTtlCache::with_clock);
     }
 
+    /// lru allocates its table up front; for a capacity such as `usize::MAX` that aborted the
+    /// process. Above 2^24 the adapter lets the table grow instead.
+    #[test]
+    fn a_huge_capacity_does_not_allocate_up_front() {
+        let cache = LruTtlCache::new(usize::MAX);
+        assert_eq!(cache.capacity(), usize::MAX);
+        cache.set_ex(1u64, 1u64, LONG);
+        assert_eq!(cache.get_ex(&1), Some(1));
+    }
+
     #[test]
     fn capacity_zero_keeps_nothing() {
         let cache = LruTtlCache::new(0);

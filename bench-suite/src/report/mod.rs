@@ -137,11 +137,16 @@ impl ReportConfig {
         }
     }
 
-    /// Sets the uniform retention workload's TTL (seconds).
+    /// Sets the uniform retention workload's TTL (seconds), from [`TTL_SECS`]: the workload runs
+    /// for about 21 TTLs on a timeline of u64 nanoseconds, which ends after 584 years, and a
+    /// TTL must leave at least a nanosecond between two of the valid set's arrivals.
     pub fn set_ttl(&mut self, secs: f64) -> Result<()> {
-        if !(secs.is_finite() && secs > 0.0) {
+        let (lo, hi) = TTL_SECS;
+        if !(secs.is_finite() && (lo..=hi).contains(&secs)) {
             return Err(Error::Invalid(format!(
-                "--ttl must be a positive number of seconds, got {secs}"
+                "--ttl must be a number of seconds from {lo} to {hi} (about 22 years: the \
+                 simulated timeline is u64 nanoseconds, 584 years, and the workload runs for \
+                 about 21 TTLs), got {secs}"
             )));
         }
         for r in &mut self.retention.retention {
@@ -152,6 +157,9 @@ impl ReportConfig {
         Ok(())
     }
 }
+
+/// The `--ttl` the report accepts, in seconds.
+pub const TTL_SECS: (f64, f64) = (0.001, 700_000_000.0);
 
 /// Everything one run measured. Field names are stable: see README's "report.json".
 #[derive(Debug, Clone, Serialize)]

@@ -190,6 +190,18 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_estimate_gives_no_ratio_rather_than_nan() {
+        let dir =
+            std::env::temp_dir().join(format!("cachebench-benchtable-zero-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        fake(&dir, "get_hit/u64", "lru", "100000", 1, 0.0);
+        fake(&dir, "get_hit/u64", "ttlfifo", "100000", 1, 0.0);
+        let md = table(&read(&dir).unwrap()).to_string();
+        assert!(!md.contains("NaN") && md.contains("0.0 ns (×–)"), "{md}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn an_empty_folder_is_a_clear_error() {
         let dir = std::env::temp_dir().join(format!(
             "cachebench-benchtable-empty-{}",
