@@ -25,6 +25,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A trace file that cannot be read as its format says.
+    #[error("{}: {at}: {what}", file.display())]
+    Trace {
+        /// The file.
+        file: PathBuf,
+        /// Where: `line 3`, `byte 12`.
+        at: String,
+        /// What is wrong.
+        what: String,
+    },
     /// A measurement that could not be taken (a child process failed, say).
     #[error("{0}")]
     Measurement(String),

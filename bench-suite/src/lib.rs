@@ -23,6 +23,7 @@ pub mod shapes;
 pub mod speed;
 pub mod strategies;
 pub mod table;
+pub mod trace;
 
 pub use error::{Error, Result};
 

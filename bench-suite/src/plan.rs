@@ -439,7 +439,7 @@ mod tests {
             Inputs::from_args(&a)
                 .unwrap_err()
                 .to_string()
-                .contains("at least one")
+                .contains("the valid set must be from 1")
         );
         let mut a = args();
         a.key_bytes = 4;

@@ -62,6 +62,7 @@ fn the_quick_report_writes_every_file_and_they_parse() {
         "retention_samples",
         "scenario",
         "hit_ratio",
+        "trace_hit_ratio",
         "advice",
     ] {
         assert!(!json[key].is_null(), "report.json has {key}");
@@ -130,8 +131,9 @@ fn the_quick_report_writes_every_file_and_they_parse() {
         "## 1. Footprint",
         "## 2. Retention",
         "## 3. The article's scenario",
-        "## 4. Hit ratio",
-        "## 5. Advice",
+        "## 4. Hit ratio on Zipf keys",
+        "## 5. Hit ratio on recorded traces",
+        "## 6. Advice",
     ] {
         assert!(md.contains(heading), "report.md has {heading}");
     }
@@ -177,7 +179,9 @@ fn the_quick_report_writes_every_file_and_they_parse() {
     }
     for svg in [
         "footprint.svg",
-        "hit_ratio.svg",
+        "hit_ratio_capacity_limited.svg",
+        "hit_ratio_ttl_limited.svg",
+        "trace_multi1.svg",
         "retention_uniform_ttl.svg",
         "retention_mixed_ttl.svg",
         "retention_uniform_ttl_weakfifo.svg",
@@ -502,6 +506,101 @@ fn a_footprint_child_dies_with_the_report() {
             .rsplit_once(')')
             .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'));
         assert!(!running, "footprint child {k} outlived the report: {state}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_users_trace_is_replayed_and_bad_trace_input_is_a_clear_error() {
+    let dir = scratch("own-trace");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mine.txt");
+    std::fs::write(&file, "/a\n/b\n/a\n/c\n/a\n/b\n").unwrap();
+    let out_dir = dir.join("out");
+    let out = cachebench(&[
+        "trace",
+        file.to_str().unwrap(),
+        "--format",
+        "lines",
+        "--capacities",
+        "1,2",
+        "--strategies",
+        "lru,ttlfifo",
+        "--no-progress",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    // LRU at capacity 2 on a b a c a b: hits at the second a and the third a.
+    assert!(md.contains("| lru | 0.00 % | 33.33 % |"), "{md}");
+    assert!(
+        md.contains("| opt |") && md.contains("| compulsory_bound | 50.00 % | 50.00 % |"),
+        "{md}"
+    );
+    for f in [
+        "trace_mine.svg",
+        "trace_hit_ratio.csv",
+        "trace.md",
+        "trace.json",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f}");
+    }
+    for (args, expect) in [
+        (
+            vec![
+                "trace",
+                "/nonexistent/t",
+                "--format",
+                "lirs",
+                "--capacities",
+                "1",
+            ],
+            "cannot read /nonexistent/t",
+        ),
+        (
+            vec![
+                "trace",
+                file.to_str().unwrap(),
+                "--format",
+                "zip",
+                "--capacities",
+                "1",
+            ],
+            "invalid value 'zip'",
+        ),
+        (
+            vec![
+                "trace",
+                file.to_str().unwrap(),
+                "--format",
+                "lirs",
+                "--capacities",
+                "1",
+            ],
+            "line 1",
+        ),
+        (
+            vec![
+                "trace",
+                file.to_str().unwrap(),
+                "--format",
+                "lines",
+                "--capacities",
+                "0",
+            ],
+            "--capacities",
+        ),
+        (vec!["--traces", "nope"], "unknown trace \"nope\""),
+    ] {
+        let out = cachebench(&args);
+        assert!(!out.status.success(), "{args:?} must fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::footprint::{FLOOR, Footprint};
 use super::retention::{ClockKind, Phase, Retention, Workload};
 use super::scenario::{Scenario, article};
+use super::traces::{BOUND, OPT, TraceHitRatio};
 use crate::error::Result;
 use crate::format::{bytes, pct};
 use crate::report::{OutFile, Section};
@@ -28,11 +29,13 @@ impl Advice {
         fp: &Footprint,
         retention: &Retention,
         scenario: &Scenario,
+        traces: &TraceHitRatio,
     ) -> Advice {
         let mut out = steady_states(retention);
         out.extend(fills_to_maxlen(strategies, retention, scenario));
         out.extend(least_memory(strategies, retention, scenario));
         out.extend(fewest_bytes(fp));
+        out.extend(best_on_traces(traces));
         Advice { advice: out }
     }
 }
@@ -168,6 +171,22 @@ fn fewest_bytes(fp: &Footprint) -> Option<String> {
         "Fewest bytes per entry when full (article shape, {} entries): {} at {:.1} B ({:+.1} B \
          above the payload).",
         lean.entries, lean.strategy, lean.total_bytes_per_entry, lean.overhead_bytes_per_entry
+    ))
+}
+
+/// The strategy with the best mean hit ratio on the recorded traces, against the optimum.
+fn best_on_traces(traces: &TraceHitRatio) -> Option<String> {
+    let means = traces.means();
+    let opt = means.iter().find(|m| m.0 == OPT)?.1;
+    let (best, mean, cells) = means
+        .iter()
+        .filter(|m| m.0 != OPT && m.0 != BOUND)
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some(format!(
+        "Best mean hit ratio on the recorded traces ({cells} trace and capacity cells): {best} \
+         at {:.2} %, against {:.2} % for the optimal policy.",
+        100.0 * mean,
+        100.0 * opt
     ))
 }
 

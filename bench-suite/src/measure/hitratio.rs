@@ -1,4 +1,5 @@
-//! Hit ratio on seeded Zipf key streams with TTLs, across capacities.
+//! Hit ratio on seeded Zipf key streams across capacities, without a TTL (capacity limited) and
+//! with one (TTL limited).
 //!
 //! Each request reads its key; a miss sets it (cache-aside). The hand-moved clock advances a
 //! fixed tick per request, so a TTL is a number of requests and the run is exactly repeatable.
@@ -32,7 +33,7 @@ pub struct HitRatioConfig {
     pub warmup: u64,
     /// Zipf exponent of key popularity.
     pub zipf_exponent: f64,
-    /// TTL of every entry, in seconds.
+    /// TTL of every entry in the TTL-limited regime, in seconds.
     pub ttl_secs: f64,
     /// Clock advance per request, in seconds.
     pub tick_secs: f64,
@@ -79,11 +80,36 @@ impl HitRatioConfig {
     }
 }
 
-/// One strategy at one capacity.
+/// Which limit the workload is built to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    /// No TTL: only the capacity and the policy decide hits, so the policies differ.
+    CapacityLimited,
+    /// The configured TTL: from about 10 % capacity up, expiry, not the capacity, limits hits,
+    /// and every bounded strategy plateaus at the same ratio.
+    TtlLimited,
+}
+
+impl Regime {
+    /// Both, in report order.
+    pub const ALL: [Regime; 2] = [Regime::CapacityLimited, Regime::TtlLimited];
+
+    fn label(self) -> &'static str {
+        match self {
+            Regime::CapacityLimited => "capacity_limited",
+            Regime::TtlLimited => "ttl_limited",
+        }
+    }
+}
+
+/// One strategy at one capacity, in one regime.
 #[derive(Debug, Clone, Serialize)]
 pub struct HitRow {
     /// Strategy name.
     pub strategy: &'static str,
+    /// The regime.
+    pub regime: Regime,
     /// Capacity in entries.
     pub capacity: usize,
     /// Capacity in percent of the key space.
@@ -96,11 +122,21 @@ pub struct HitRow {
     pub requests: u64,
 }
 
-/// Runs `stream` through `strategy` at `capacity`; returns the hits among the measured part.
-pub fn replay(strategy: &Strategy, capacity: usize, cfg: &HitRatioConfig, stream: &[u64]) -> u64 {
+/// Runs `stream` through `strategy` at `capacity` in `regime`; returns the hits among the
+/// measured part.
+pub fn replay(
+    strategy: &Strategy,
+    capacity: usize,
+    cfg: &HitRatioConfig,
+    regime: Regime,
+    stream: &[u64],
+) -> u64 {
     let clock = ManualClock::new();
     let cache = strategy.build::<u64, u64, _>(capacity, clock.clone());
-    let ttl = Duration::from_secs_f64(cfg.ttl_secs);
+    let ttl = match regime {
+        Regime::CapacityLimited => Duration::MAX,
+        Regime::TtlLimited => Duration::from_secs_f64(cfg.ttl_secs),
+    };
     let tick = Duration::from_secs_f64(cfg.tick_secs);
     let mut hits = 0;
     for (i, &key) in stream.iter().enumerate() {
@@ -114,10 +150,10 @@ pub fn replay(strategy: &Strategy, capacity: usize, cfg: &HitRatioConfig, stream
     hits
 }
 
-/// The hit-ratio section: every strategy at every capacity.
+/// The hit-ratio section: every strategy at every capacity, in both regimes.
 #[derive(Debug, Clone, Serialize)]
 pub struct HitRatio {
-    /// One row per strategy and capacity.
+    /// One row per strategy, regime and capacity.
     pub hit_ratio: Vec<HitRow>,
     /// The workload (rendered in the prose; in the JSON under `parameters`).
     #[serde(skip)]
@@ -125,10 +161,35 @@ pub struct HitRatio {
 }
 
 impl HitRatio {
-    /// Runs every strategy at every capacity.
+    /// Runs every strategy at every capacity, in both regimes.
     pub fn run(strategies: &[Strategy], cfg: &HitRatioConfig, progress: &Progress) -> Result<Self> {
+        let stream = cfg.stream()?;
+        let capacities = cfg.capacities();
+        let bar = progress.bar(
+            "hit ratio",
+            (strategies.len() * capacities.len() * Regime::ALL.len()) as u64,
+        );
+        let mut rows = Vec::new();
+        for regime in Regime::ALL {
+            for s in strategies {
+                for (&capacity, &pct) in capacities.iter().zip(&cfg.capacities_pct) {
+                    let hits = replay(s, capacity, cfg, regime, &stream);
+                    rows.push(HitRow {
+                        strategy: s.name(),
+                        regime,
+                        capacity,
+                        capacity_pct: pct,
+                        hit_ratio: hits as f64 / cfg.requests.max(1) as f64,
+                        hits,
+                        requests: cfg.requests,
+                    });
+                    bar.inc(1);
+                }
+            }
+        }
+        bar.finish_and_clear();
         Ok(HitRatio {
-            hit_ratio: run(strategies, cfg, progress)?,
+            hit_ratio: rows,
             config: cfg.clone(),
         })
     }
@@ -142,11 +203,39 @@ impl HitRatio {
         }
         out
     }
+
+    fn of(&self, regime: Regime, s: &str) -> impl Iterator<Item = &HitRow> {
+        self.hit_ratio
+            .iter()
+            .filter(move |h| h.regime == regime && h.strategy == s)
+    }
+
+    fn chart(&self, regime: Regime) -> Chart {
+        let series = self
+            .strategies()
+            .into_iter()
+            .map(|s| {
+                let pts = self
+                    .of(regime, s)
+                    .map(|h| (h.capacity_pct, h.hit_ratio))
+                    .collect();
+                Series::new(s, pts)
+            })
+            .collect();
+        Chart {
+            title: format!("Hit ratio, Zipf keys, {}", regime.label().replace('_', " ")),
+            x_label: "capacity (% of key space, log scale)".into(),
+            y_label: "hit ratio".into(),
+            y2_label: None,
+            x_log: true,
+            series,
+        }
+    }
 }
 
 impl Section for HitRatio {
     fn title(&self) -> &'static str {
-        "Hit ratio"
+        "Hit ratio on Zipf keys"
     }
 
     fn body(&self, o: &mut String) {
@@ -154,81 +243,53 @@ impl Section for HitRatio {
         let _ = writeln!(
             o,
             "Zipf (exponent {}) over {} keys, {} measured requests after {} warm-up requests, \
-             cache-aside (a miss sets the key), TTL {} s with {} s per request, seed {}.\n",
-            c.zipf_exponent, c.keys, c.requests, c.warmup, c.ttl_secs, c.tick_secs, c.seed
+             cache-aside (a miss sets the key), {} s per request, seed {}. Two regimes: \
+             **capacity limited** — no TTL, so only the capacity and the policy decide hits; \
+             **TTL limited** — a TTL of {} s ({} requests), which from about 10 % capacity up \
+             limits hits more than the capacity does, so every bounded strategy reaches the same \
+             plateau there.\n",
+            c.zipf_exponent,
+            c.keys,
+            c.requests,
+            c.warmup,
+            c.tick_secs,
+            c.seed,
+            c.ttl_secs,
+            (c.ttl_secs / c.tick_secs).round()
         );
-        let mut t = Table::new(
-            std::iter::once("strategy".to_owned())
-                .chain(c.capacities_pct.iter().map(|p| format!("{p} %"))),
-        );
-        for s in self.strategies() {
-            t.row(
-                std::iter::once(s.to_owned()).chain(
-                    self.hit_ratio
-                        .iter()
-                        .filter(|h| h.strategy == s)
-                        .map(|h| f3(h.hit_ratio)),
-                ),
+        for regime in Regime::ALL {
+            let mut t = Table::new(
+                std::iter::once("strategy".to_owned())
+                    .chain(c.capacities_pct.iter().map(|p| format!("{p} %"))),
+            );
+            for s in self.strategies() {
+                t.row(
+                    std::iter::once(s.to_owned())
+                        .chain(self.of(regime, s).map(|h| f3(h.hit_ratio))),
+                );
+            }
+            let name = regime.label();
+            let _ = write!(
+                o,
+                "**{}**\n\n{t}![hit ratio, {name}](hit_ratio_{name}.svg)\n\n",
+                match regime {
+                    Regime::CapacityLimited => "Capacity limited (no TTL)",
+                    Regime::TtlLimited => "TTL limited",
+                }
             );
         }
-        let _ = write!(o, "{t}![hit ratio](hit_ratio.svg)\n\n");
     }
 
     fn files(&self) -> Result<Vec<OutFile>> {
-        let series = self
-            .strategies()
-            .into_iter()
-            .map(|s| {
-                let pts = self
-                    .hit_ratio
-                    .iter()
-                    .filter(|h| h.strategy == s)
-                    .map(|h| (h.capacity_pct, h.hit_ratio))
-                    .collect();
-                Series::new(s, pts)
-            })
-            .collect();
-        let chart = Chart {
-            title: "Hit ratio, Zipf keys with TTL".into(),
-            x_label: "capacity (% of key space, log scale)".into(),
-            y_label: "hit ratio".into(),
-            y2_label: None,
-            x_log: true,
-            series,
-        };
-        Ok(vec![
-            csv_file("hit_ratio.csv", &self.hit_ratio)?,
-            OutFile::new("hit_ratio.svg", chart.render()),
-        ])
-    }
-}
-
-/// Runs every strategy at every capacity.
-pub fn run(
-    strategies: &[Strategy],
-    cfg: &HitRatioConfig,
-    progress: &Progress,
-) -> Result<Vec<HitRow>> {
-    let stream = cfg.stream()?;
-    let capacities = cfg.capacities();
-    let bar = progress.bar("hit ratio", (strategies.len() * capacities.len()) as u64);
-    let mut rows = Vec::new();
-    for s in strategies {
-        for (&capacity, &pct) in capacities.iter().zip(&cfg.capacities_pct) {
-            let hits = replay(s, capacity, cfg, &stream);
-            rows.push(HitRow {
-                strategy: s.name(),
-                capacity,
-                capacity_pct: pct,
-                hit_ratio: hits as f64 / cfg.requests.max(1) as f64,
-                hits,
-                requests: cfg.requests,
-            });
-            bar.inc(1);
+        let mut out = vec![csv_file("hit_ratio.csv", &self.hit_ratio)?];
+        for regime in Regime::ALL {
+            out.push(OutFile::new(
+                format!("hit_ratio_{}.svg", regime.label()),
+                self.chart(regime).render(),
+            ));
         }
+        Ok(out)
     }
-    bar.finish_and_clear();
-    Ok(rows)
 }
 
 #[cfg(test)]
@@ -268,7 +329,7 @@ mod tests {
         let mut cfg = HitRatioConfig::new(500, 10_000, 3);
         cfg.ttl_secs = 1e9; // never expires
         let stream = cfg.stream().unwrap();
-        let hits = replay(&strategy("hashmap"), 1, &cfg, &stream);
+        let hits = replay(&strategy("hashmap"), 1, &cfg, Regime::TtlLimited, &stream);
         let mut seen = std::collections::HashSet::new();
         let mut expected = 0;
         for (i, k) in stream.iter().enumerate() {
@@ -286,8 +347,10 @@ mod tests {
         let mut short = cfg.clone();
         short.ttl_secs = 0.05; // 50 requests
         let lru = strategy("lru");
-        let long_hits = replay(&lru, 500, &cfg, &stream);
-        let short_hits = replay(&lru, 500, &short, &stream);
+        let long_hits = replay(&lru, 500, &cfg, Regime::TtlLimited, &stream);
+        let short_hits = replay(&lru, 500, &short, Regime::TtlLimited, &stream);
+        let no_ttl = replay(&lru, 500, &short, Regime::CapacityLimited, &stream);
+        assert!(no_ttl >= long_hits, "without a TTL, at least as many hits");
         assert!(short_hits < long_hits / 2, "{short_hits} vs {long_hits}");
     }
 }

@@ -7,3 +7,4 @@ pub mod footprint;
 pub mod hitratio;
 pub mod retention;
 pub mod scenario;
+pub mod traces;

@@ -24,8 +24,10 @@ use crate::measure::retention::{
     ClockKind, Retention, RetentionConfig, RetentionSettings, TtlMix, Workload,
 };
 use crate::measure::scenario::Scenario;
+use crate::measure::traces::{TraceConfig, TraceHitRatio};
 use crate::progress::Progress;
 use crate::strategies::Strategy;
+use crate::trace::catalog;
 
 /// A section of the report: its Markdown and its files.
 pub trait Section {
@@ -85,6 +87,8 @@ pub struct ReportConfig {
     pub retention: RetentionSettings,
     /// The hit-ratio workload.
     pub hit_ratio: HitRatioConfig,
+    /// The recorded traces replayed.
+    pub traces: TraceConfig,
     /// Seed of every random choice.
     pub seed: u64,
 }
@@ -133,6 +137,11 @@ impl ReportConfig {
                 retention_real_time: rt,
             },
             hit_ratio: HitRatioConfig::new(keys, requests, seed),
+            traces: TraceConfig::new(if quick {
+                &catalog::QUICK
+            } else {
+                &catalog::DEFAULT
+            }),
             seed,
         }
     }
@@ -182,6 +191,9 @@ pub struct Report {
     /// Hit ratio on Zipf keys.
     #[serde(flatten)]
     pub hit_ratio: HitRatio,
+    /// Hit ratio on recorded traces.
+    #[serde(flatten)]
+    pub traces: TraceHitRatio,
     /// Advice derived from the figures above.
     pub advice: Advice,
 }
@@ -198,11 +210,13 @@ pub fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let s = &cfg.strategies;
+    let traces = cfg.traces.load()?;
     let fp = Footprint::run(s, &cfg.footprint_entries, footprint, progress)?;
     let retention = Retention::run(s, &cfg.retention, progress);
     let hit_ratio = HitRatio::run(s, &cfg.hit_ratio, progress)?;
+    let traces = TraceHitRatio::run(s, &traces, &cfg.traces, progress);
     let scenario = Scenario::compute(s, &fp, &retention);
-    let advice = Advice::derive(s, &fp, &retention, &scenario);
+    let advice = Advice::derive(s, &fp, &retention, &scenario, &traces);
     Ok(Report {
         schema_version: 1,
         environment: Environment::now(s, started.elapsed().as_secs_f64(), started_unix),
@@ -211,6 +225,7 @@ pub fn run(
         retention,
         scenario,
         hit_ratio,
+        traces,
         advice,
     })
 }
@@ -223,6 +238,7 @@ impl Report {
             &self.retention,
             &self.scenario,
             &self.hit_ratio,
+            &self.traces,
             &self.advice,
         ]
     }

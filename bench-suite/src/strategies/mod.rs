@@ -297,7 +297,10 @@ pub enum RegistryError {
     #[error("two strategies are named {0:?}")]
     Duplicate(&'static str),
     /// A name that cannot be used on the command line and in file names.
-    #[error("strategy name {0:?}: use lower-case letters, digits and '_', starting with a letter")]
+    #[error(
+        "strategy name {0:?}: use lower-case letters, digits and '_', starting with a letter, \
+         and none of the report's own row names (payload_floor, opt, compulsory_bound)"
+    )]
     BadName(&'static str),
 }
 
@@ -328,7 +331,12 @@ impl Registry {
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid || name == crate::measure::footprint::FLOOR {
+        let reserved = [
+            crate::measure::footprint::FLOOR,
+            crate::measure::traces::OPT,
+            crate::measure::traces::BOUND,
+        ];
+        if !valid || reserved.contains(&name) {
             return Err(RegistryError::BadName(name));
         }
         if self.get(name).is_some() {
@@ -439,7 +447,15 @@ mod tests {
                 .unwrap_err(),
             RegistryError::Duplicate("lru")
         );
-        for bad in ["", "Mine", "my cache", "9lives", "payload_floor"] {
+        for bad in [
+            "",
+            "Mine",
+            "my cache",
+            "9lives",
+            "payload_floor",
+            "opt",
+            "compulsory_bound",
+        ] {
             assert_eq!(
                 r.clone().with(Strategy::new(bad, "", Nothing)).unwrap_err(),
                 RegistryError::BadName(bad)

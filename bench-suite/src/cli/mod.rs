@@ -11,6 +11,10 @@ use anyhow::{Context, Result, bail};
 use clap::builder::PossibleValuesParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+mod trace;
+
+use trace::{TraceArgs, parse_traces, run_trace};
+
 use crate::alloc;
 use crate::measure::footprint;
 use crate::plan::{self, PlanArgs};
@@ -37,6 +41,8 @@ enum Cmd {
     Report(ReportArgs),
     /// Turns measured bytes per entry into a capacity plan for your numbers.
     Plan(PlanArgs),
+    /// Replays your own trace on every strategy, beside the optimum (see `--help`).
+    Trace(TraceArgs),
     /// Reads `cargo bench -p bench-suite`'s results and prints the speed table: median ns per
     /// operation and each strategy's ratio to the fastest.
     BenchTable {
@@ -82,6 +88,13 @@ struct ReportArgs {
     /// Seed for every random choice.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Recorded traces to replay: `all`, `none`, or a comma-separated list of names [default:
+    /// loop, multi2, sprite, oltp, web07; quick: multi1, cs].
+    #[arg(long, value_name = "all|none|LIST")]
+    traces: Option<String>,
+    /// The folder of the vendored traces [default: traces/ of the workspace].
+    #[arg(long, value_name = "DIR")]
+    trace_dir: Option<PathBuf>,
     /// Print report.json to stdout instead of the Markdown tables.
     #[arg(long)]
     json: bool,
@@ -99,6 +112,7 @@ fn command(registry: &Registry) -> clap::Command {
         .mut_arg("strategies", strategies)
         .mut_subcommand("report", |c| c.mut_arg("strategies", strategies))
         .mut_subcommand("plan", |c| c.mut_arg("strategies", strategies))
+        .mut_subcommand("trace", |c| c.mut_arg("strategies", strategies))
 }
 
 /// Runs the program on `registry` with the process's arguments: prints an error and returns a
@@ -125,6 +139,7 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
             let plan = plan::run(&args, &strategies, &Progress::new(true))?;
             emit(&plan.to_string())
         }
+        Some(Cmd::Trace(args)) => run_trace(registry, &args),
         Some(Cmd::BenchTable { criterion, out }) => run_bench_table(criterion, out),
         Some(Cmd::MeasureFootprint {
             strategy,
@@ -245,6 +260,12 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
     }
     if let Some(t) = args.ttl {
         cfg.set_ttl(t)?;
+    }
+    if let Some(list) = &args.traces {
+        cfg.traces.traces = parse_traces(list)?;
+    }
+    if let Some(dir) = &args.trace_dir {
+        cfg.traces.dir = dir.clone();
     }
     let (out, why) = match &args.out {
         Some(dir) => (dir.clone(), "--out"),

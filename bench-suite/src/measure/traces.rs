@@ -1,0 +1,462 @@
+//! Hit ratio on recorded traces: every strategy replays each trace cache-aside (`get_ex`; on a
+//! miss `set_ex`) at the trace's capacities, beside Bélády's optimum (`opt`, the ceiling no
+//! policy can beat) and the compulsory-miss bound (every key's first request misses).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cache_core::ManualClock;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::format::{f2, percent};
+use crate::progress::Progress;
+use crate::report::svg::{Chart, Series};
+use crate::report::{OutFile, Section, csv_file};
+use crate::strategies::Strategy;
+use crate::table::Table;
+use crate::trace::{Format, Trace, catalog, opt};
+
+/// The row name of the optimal policy.
+pub const OPT: &str = "opt";
+/// The row name of the compulsory-miss bound.
+pub const BOUND: &str = "compulsory_bound";
+
+/// How the traces are replayed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceConfig {
+    /// The traces of the catalog to replay, by name.
+    pub traces: Vec<String>,
+    /// Where the catalog's files are.
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// A TTL for every entry, in seconds; none (the default) means entries never expire, so
+    /// only the capacity and the policy decide hits.
+    pub ttl_secs: Option<f64>,
+    /// The clock's advance per request, in seconds, when there is a TTL.
+    pub request_interval_secs: f64,
+}
+
+impl TraceConfig {
+    /// The catalog traces `names`, from the vendored folder, without a TTL.
+    pub fn new(names: &[&str]) -> TraceConfig {
+        TraceConfig {
+            traces: names.iter().map(|s| (*s).to_owned()).collect(),
+            dir: catalog::default_dir(),
+            ttl_secs: None,
+            request_interval_secs: 0.001,
+        }
+    }
+
+    /// Loads the configured catalog traces, each with its capacities.
+    pub fn load(&self) -> Result<Vec<(Trace, Vec<usize>, Format)>> {
+        self.traces
+            .iter()
+            .map(|name| {
+                let e = catalog::find(name).ok_or_else(|| {
+                    let known: Vec<&str> = catalog::ALL.iter().map(|e| e.name).collect();
+                    Error::Invalid(format!(
+                        "unknown trace {name:?}; known: {}, or all",
+                        known.join(", ")
+                    ))
+                })?;
+                let t = Trace::load(e.name, &self.dir.join(e.file), e.format)?;
+                let caps = e.capacities_for(t.distinct);
+                Ok((t, caps, e.format))
+            })
+            .collect()
+    }
+}
+
+/// One strategy (or `opt`, or the bound) on one trace at one capacity.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceRow {
+    /// The trace.
+    pub trace: String,
+    /// The strategy, `opt` or `compulsory_bound`.
+    pub strategy: &'static str,
+    /// Capacity in entries.
+    pub capacity: usize,
+    /// Requests replayed.
+    pub requests: u64,
+    /// Hits among them.
+    pub hits: u64,
+    /// Hits ÷ requests.
+    pub hit_ratio: f64,
+}
+
+/// Replays `trace` on `strategy` at `capacity`, cache-aside; returns the hits.
+pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceConfig) -> u64 {
+    let clock = ManualClock::new();
+    let cache = strategy.build::<u64, u64, _>(capacity, clock.clone());
+    let ttl = cfg.ttl_secs.map_or(Duration::MAX, Duration::from_secs_f64);
+    let tick = cfg
+        .ttl_secs
+        .map(|_| Duration::from_secs_f64(cfg.request_interval_secs));
+    let mut hits = 0;
+    for &key in &trace.requests {
+        if let Some(t) = tick {
+            clock.advance(t);
+        }
+        if cache.get_ex(&key).is_some() {
+            hits += 1;
+        } else {
+            cache.set_ex(key, key, ttl);
+        }
+    }
+    hits
+}
+
+fn row(trace: &Trace, strategy: &'static str, capacity: usize, hits: u64) -> TraceRow {
+    let requests = trace.requests.len() as u64;
+    TraceRow {
+        trace: trace.name.clone(),
+        strategy,
+        capacity,
+        requests,
+        hits,
+        hit_ratio: hits as f64 / requests.max(1) as f64,
+    }
+}
+
+/// Runs `jobs` on up to four threads (each job alone on its thread), results in job order.
+fn parallel<T: Send>(jobs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<T>>> = Mutex::new((0..jobs).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(jobs) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs {
+                        break;
+                    }
+                    let r = work(i);
+                    out.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                }
+            });
+        }
+    });
+    out.into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// One trace's rows: every strategy and `opt` at every capacity, and the bound.
+fn replay_trace(
+    trace: &Trace,
+    capacities: &[usize],
+    strategies: &[Strategy],
+    cfg: &TraceConfig,
+) -> Vec<TraceRow> {
+    let jobs: Vec<(Option<&Strategy>, usize)> = strategies
+        .iter()
+        .map(Some)
+        .chain(std::iter::once(None))
+        .flat_map(|s| capacities.iter().map(move |&c| (s, c)))
+        .collect();
+    let next = cfg
+        .ttl_secs
+        .is_none()
+        .then(|| opt::next_uses(&trace.requests));
+    let mut rows: Vec<TraceRow> = parallel(jobs.len(), |i| match jobs[i] {
+        (Some(s), c) => Some(row(trace, s.name(), c, replay(s, trace, c, cfg))),
+        (None, c) => next.as_ref().map(|n| row(trace, OPT, c, opt::hits(n, c))),
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let bound = (trace.compulsory_bound() * trace.requests.len() as f64).round() as u64;
+    rows.extend(capacities.iter().map(|&c| row(trace, BOUND, c, bound)));
+    rows
+}
+
+/// The trace section: the rows, and what each trace was.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceHitRatio {
+    /// Every strategy, `opt` and the bound, on every trace and capacity.
+    pub trace_hit_ratio: Vec<TraceRow>,
+    /// (name, requests, distinct keys, format) of each trace, in order.
+    #[serde(skip)]
+    traces: Vec<(String, usize, usize, Format)>,
+    /// The TTL, if any.
+    #[serde(skip)]
+    ttl_secs: Option<f64>,
+}
+
+impl TraceHitRatio {
+    /// Replays every trace of `traces` (each with its capacities) on the bounded ones of
+    /// `strategies`.
+    pub fn run(
+        strategies: &[Strategy],
+        traces: &[(Trace, Vec<usize>, Format)],
+        cfg: &TraceConfig,
+        progress: &Progress,
+    ) -> TraceHitRatio {
+        let bounded: Vec<Strategy> = strategies
+            .iter()
+            .filter(|s| s.is_bounded())
+            .cloned()
+            .collect();
+        let bar = progress.bar("traces", traces.len() as u64);
+        let mut rows = Vec::new();
+        for (t, caps, _) in traces {
+            bar.set_message(t.name.clone());
+            rows.extend(replay_trace(t, caps, &bounded, cfg));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        TraceHitRatio {
+            trace_hit_ratio: rows,
+            traces: traces
+                .iter()
+                .map(|(t, _, f)| (t.name.clone(), t.requests.len(), t.distinct, *f))
+                .collect(),
+            ttl_secs: cfg.ttl_secs,
+        }
+    }
+
+    fn names(&self, trace: &str) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for r in self.trace_hit_ratio.iter().filter(|r| r.trace == trace) {
+            if !out.contains(&r.strategy) {
+                out.push(r.strategy);
+            }
+        }
+        out
+    }
+
+    fn capacities(&self, trace: &str) -> Vec<usize> {
+        let mut c: Vec<usize> = self
+            .trace_hit_ratio
+            .iter()
+            .filter(|r| r.trace == trace)
+            .map(|r| r.capacity)
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    }
+
+    fn cells<'a>(&'a self, trace: &'a str, s: &'a str) -> impl Iterator<Item = &'a TraceRow> {
+        self.trace_hit_ratio
+            .iter()
+            .filter(move |r| r.trace == trace && r.strategy == s)
+    }
+
+    /// Each strategy's mean hit ratio over every (trace, capacity) cell, in row order.
+    pub fn means(&self) -> Vec<(&'static str, f64, usize)> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for r in &self.trace_hit_ratio {
+            if !names.contains(&r.strategy) {
+                names.push(r.strategy);
+            }
+        }
+        names
+            .into_iter()
+            .map(|s| {
+                let v: Vec<f64> = self
+                    .trace_hit_ratio
+                    .iter()
+                    .filter(|r| r.strategy == s)
+                    .map(|r| r.hit_ratio)
+                    .collect();
+                (s, v.iter().sum::<f64>() / v.len().max(1) as f64, v.len())
+            })
+            .collect()
+    }
+
+    fn table(&self, trace: &str) -> Table {
+        let caps = self.capacities(trace);
+        let mut t = Table::new(
+            std::iter::once("strategy".to_owned()).chain(caps.iter().map(|c| c.to_string())),
+        );
+        for s in self.names(trace) {
+            let cells: Vec<String> = caps
+                .iter()
+                .map(|c| {
+                    self.cells(trace, s)
+                        .find(|r| r.capacity == *c)
+                        .map_or("–".to_owned(), |r| percent(100.0 * r.hit_ratio, 2))
+                })
+                .collect();
+            t.row(std::iter::once(s.to_owned()).chain(cells));
+        }
+        t
+    }
+
+    fn chart(&self, trace: &str) -> Chart {
+        let series = self
+            .names(trace)
+            .into_iter()
+            .map(|s| {
+                let pts = self
+                    .cells(trace, s)
+                    .map(|r| (r.capacity as f64, 100.0 * r.hit_ratio))
+                    .collect();
+                let mut series = Series::new(s, pts);
+                series.dashed = s == OPT || s == BOUND;
+                series
+            })
+            .collect();
+        Chart {
+            title: format!("Hit ratio on trace {trace}"),
+            x_label: "capacity (entries, log scale); dashed: opt and the compulsory bound".into(),
+            y_label: "hit ratio (%)".into(),
+            y2_label: None,
+            x_log: true,
+            series,
+        }
+    }
+}
+
+impl Section for TraceHitRatio {
+    fn title(&self) -> &'static str {
+        "Hit ratio on recorded traces"
+    }
+
+    fn body(&self, o: &mut String) {
+        let ttl = match self.ttl_secs {
+            None => "no TTL (entries never expire: only the capacity and the policy decide hits)"
+                .to_owned(),
+            Some(t) => format!("a TTL of {t} s, the clock advancing per request"),
+        };
+        let _ = writeln!(
+            o,
+            "Each trace is replayed cache-aside (`get_ex`; on a miss `set_ex`) with {ttl}. \
+             `{OPT}` is Bélády's MIN with bypass (on a miss, admit the key only if its next use \
+             comes before the farthest next use among the residents, then evict that one): no \
+             policy can beat it. `{BOUND}` = 1 − distinct keys ÷ requests: every key's first \
+             request misses, whatever the capacity (it is also what a strategy without a \
+             bound, left out here, reaches). Hit ratio in percent.\n"
+        );
+        for (name, requests, distinct, format) in &self.traces {
+            let _ = write!(
+                o,
+                "**Trace `{name}`** ({requests} requests, {distinct} distinct keys; {format} \
+                 format)\n\n{}![hit ratio, {name}](trace_{name}.svg)\n\n",
+                self.table(name)
+            );
+        }
+        let mut t = Table::new(["strategy", "mean hit ratio", "cells"]);
+        for (s, mean, n) in self.means() {
+            t.row([s.to_owned(), f2(100.0 * mean) + " %", n.to_string()]);
+        }
+        let _ = write!(
+            o,
+            "Mean over every (trace, capacity) cell of this run:\n\n{t}"
+        );
+    }
+
+    fn files(&self) -> Result<Vec<OutFile>> {
+        let mut out = vec![csv_file("trace_hit_ratio.csv", &self.trace_hit_ratio)?];
+        for (name, ..) in &self.traces {
+            out.push(OutFile::new(
+                format!("trace_{name}.svg"),
+                self.chart(name).render(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::strategies::Registry;
+
+    fn catalog_trace(name: &str) -> (Trace, Vec<usize>, Format) {
+        let cfg = TraceConfig::new(&[name]);
+        cfg.load().unwrap().remove(0)
+    }
+
+    /// An LRU written plainly: a list, most recent at the back.
+    fn list_lru(requests: &[u64], capacity: usize) -> u64 {
+        let mut list: VecDeque<u64> = VecDeque::new();
+        let mut hits = 0;
+        for &k in requests {
+            if let Some(i) = list.iter().position(|&x| x == k) {
+                hits += 1;
+                list.remove(i);
+            } else if list.len() == capacity {
+                list.pop_front();
+            }
+            list.push_back(k);
+        }
+        hits
+    }
+
+    #[test]
+    fn lru_gives_exactly_what_an_independent_lru_gives_on_a_real_trace() {
+        let (trace, caps, _) = catalog_trace("multi2");
+        let lru = Registry::ours().find("lru").unwrap();
+        let cfg = TraceConfig::new(&["multi2"]);
+        for c in caps {
+            assert_eq!(
+                replay(&lru, &trace, c, &cfg),
+                list_lru(&trace.requests, c),
+                "multi2 at {c}"
+            );
+        }
+    }
+
+    #[test]
+    fn opt_is_never_below_any_strategy_and_the_bound_never_below_opt() {
+        let traces = [catalog_trace("multi1"), catalog_trace("cs")];
+        let cfg = TraceConfig::new(&["multi1", "cs"]);
+        let section =
+            TraceHitRatio::run(Registry::ours().all(), &traces, &cfg, &Progress::hidden());
+        assert!(
+            !section
+                .trace_hit_ratio
+                .iter()
+                .any(|r| r.strategy == "hashmap"),
+            "an unbounded strategy is left out"
+        );
+        for r in &section.trace_hit_ratio {
+            let of = |s: &str| {
+                section
+                    .trace_hit_ratio
+                    .iter()
+                    .find(|x| x.trace == r.trace && x.capacity == r.capacity && x.strategy == s)
+                    .unwrap()
+                    .hits
+            };
+            assert!(r.hits <= of(OPT) || r.strategy == BOUND, "{r:?} beats opt");
+            assert!(of(OPT) <= of(BOUND), "opt above the bound: {r:?}");
+        }
+        let cells = section.trace_hit_ratio.len();
+        let names = Registry::ours().caches().len() + 2;
+        assert_eq!(
+            cells,
+            names * 8,
+            "every bounded strategy, opt and the bound, 2 × 4 cells"
+        );
+    }
+
+    #[test]
+    fn a_ttl_shorter_than_the_reuse_distance_lowers_the_hit_ratio() {
+        let (trace, caps, _) = catalog_trace("cs");
+        let ttlfifo = Registry::ours().find("ttlfifo").unwrap();
+        let none = TraceConfig::new(&["cs"]);
+        let mut short = TraceConfig::new(&["cs"]);
+        short.ttl_secs = Some(0.01); // ten requests
+        let mut instant = TraceConfig::new(&["cs"]);
+        instant.ttl_secs = Some(0.0005); // expired before the next request
+        let c = caps[3];
+        let (h_none, h_short) = (
+            replay(&ttlfifo, &trace, c, &none),
+            replay(&ttlfifo, &trace, c, &short),
+        );
+        assert!(h_short < h_none, "{h_short} vs {h_none}");
+        assert_eq!(replay(&ttlfifo, &trace, c, &instant), 0);
+    }
+}
