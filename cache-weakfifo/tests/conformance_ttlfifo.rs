@@ -1,10 +1,52 @@
-//! The cache-core conformance suite on [`TtlFifoCache`]: expiry follows the injected clock,
-//! capacity is exact, and `maintain()` frees every expired entry.
+//! The cache-core conformance suite on [`TtlFifoCache`]: expiry follows the injected clock and
+//! `maintain()` frees every expired entry, with each eviction policy, on one lock (exact
+//! capacity) and sharded (the capacity split between the shards).
 
-use cache_core::testkit::Capabilities;
-use cache_weakfifo::TtlFifoCache;
+use cache_core::testkit::{Capabilities, CapacityBound};
+use cache_weakfifo::{Policy, TtlFifoCache};
 
-cache_core::conformance_tests!(
-    |clock, capacity| TtlFifoCache::with_clock(capacity, clock),
-    Capabilities::new().maintain_frees_expired(true),
-);
+const ONE_LOCK: Capabilities = Capabilities::new().maintain_frees_expired(true);
+const FOUR_SHARDS: Capabilities = ONE_LOCK.capacity(CapacityBound::Sharded { shards: 4 });
+
+mod fifo {
+    use super::*;
+    cache_core::conformance_tests!(
+        |clock, capacity| TtlFifoCache::with_clock(capacity, clock),
+        ONE_LOCK,
+    );
+}
+
+mod s3fifo {
+    use super::*;
+    cache_core::conformance_tests!(
+        |clock, capacity| TtlFifoCache::builder(capacity)
+            .policy(Policy::S3Fifo)
+            .shards(1)
+            .clock(clock)
+            .build(),
+        ONE_LOCK,
+    );
+}
+
+mod fifo_sharded {
+    use super::*;
+    cache_core::conformance_tests!(
+        |clock, capacity| TtlFifoCache::builder(capacity)
+            .shards(4)
+            .clock(clock)
+            .build(),
+        FOUR_SHARDS,
+    );
+}
+
+mod s3fifo_sharded {
+    use super::*;
+    cache_core::conformance_tests!(
+        |clock, capacity| TtlFifoCache::builder(capacity)
+            .policy(Policy::S3Fifo)
+            .shards(4)
+            .clock(clock)
+            .build(),
+        FOUR_SHARDS,
+    );
+}

@@ -4,7 +4,7 @@
 
 use cache_adapters::{LruTtlCache, MokaCache, MokaPolicy, QuickTtlCache};
 use cache_core::ExpiringCache;
-use cache_weakfifo::{TtlFifoCache, WeakFifoCache};
+use cache_weakfifo::{Policy, TtlFifoCache, WeakFifoCache};
 
 use super::{BenchClock, Build, HashMapBaseline, Key, Strategy, Value};
 
@@ -37,9 +37,15 @@ macro_rules! builder {
 builder!(Weakfifo, |capacity, clock| WeakFifoCache::with_clock(
     capacity, clock
 ));
-builder!(Ttlfifo, |capacity, clock| TtlFifoCache::with_clock(
-    capacity, clock
-));
+builder!(Ttlfifo, |capacity, clock| TtlFifoCache::builder(capacity)
+    .clock(clock)
+    .hasher(fixed_hasher())
+    .build());
+builder!(TtlfifoS3, |capacity, clock| TtlFifoCache::builder(capacity)
+    .policy(Policy::S3Fifo)
+    .clock(clock)
+    .hasher(fixed_hasher())
+    .build());
 builder!(Moka, |capacity, clock| MokaCache::with_hasher(
     capacity as u64,
     clock,
@@ -71,6 +77,13 @@ pub(super) fn all() -> Vec<Strategy> {
             "ttlfifo",
             "the article's cache repaired: FIFO, frees expired entries (cache_weakfifo::TtlFifoCache)",
             Ttlfifo,
+        )
+        .crates(&["hashbrown", "foldhash"]),
+        Strategy::new(
+            "ttlfifo_s3",
+            "the repaired cache with S3-FIFO eviction: small, main and ghost queues \
+             (cache_weakfifo::TtlFifoCache, Policy::S3Fifo)",
+            TtlfifoS3,
         )
         .crates(&["hashbrown", "foldhash"]),
         Strategy::new(
