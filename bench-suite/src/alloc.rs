@@ -46,13 +46,40 @@ pub fn snapshot() -> Snapshot {
 
 /// The calling thread's counts: bytes it allocated minus bytes it freed, and likewise
 /// allocations. Exact whatever other threads do meanwhile, as long as what is measured
-/// allocates and frees on this thread (none of the strategies measured here spawns threads).
+/// allocates and frees on this thread. For a strategy that allocates on threads of its own,
+/// the measurements use [`Scope::Process`] instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThreadSnapshot {
     /// Bytes allocated minus bytes freed on this thread since it started.
     pub net_bytes: i64,
     /// Allocations minus frees on this thread since it started.
     pub net_allocs: i64,
+}
+
+/// What a measurement counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The measuring thread's allocations: exact whatever other threads do.
+    Thread,
+    /// The whole process's: for strategies that allocate on threads of their own; exact when
+    /// nothing else in the process allocates meanwhile (a footprint row's fresh process).
+    Process,
+}
+
+impl Scope {
+    /// The counts now, in this scope, as (bytes, allocations) net of frees.
+    pub fn now(self) -> ThreadSnapshot {
+        match self {
+            Scope::Thread => thread_snapshot(),
+            Scope::Process => {
+                let s = snapshot();
+                ThreadSnapshot {
+                    net_bytes: s.live_bytes as i64,
+                    net_allocs: s.live_allocs as i64,
+                }
+            }
+        }
+    }
 }
 
 /// The calling thread's counts now.

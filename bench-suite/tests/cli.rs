@@ -289,12 +289,25 @@ fn footprint_figures_are_identical_from_run_to_run() {
             );
             let v: Value = serde_json::from_slice(&out.stdout).unwrap();
             (
-                v["bytes_per_entry"].clone(),
+                v["bytes_per_entry"].as_f64().unwrap(),
                 v["resident_entries"].clone(),
-                v["fixed_bytes"].clone(),
+                v["fixed_bytes"].as_f64().unwrap(),
             )
         };
-        assert_eq!(run(), run(), "{strategy}");
+        let (a, b) = (run(), run());
+        let own_threads = Registry::ours()
+            .get(strategy)
+            .is_some_and(|s| s.alloc_scope() == bench_suite::alloc::Scope::Process);
+        if own_threads {
+            // Counted process-wide: its own thread's buffers vary by a few bytes with timing.
+            let close = |x: f64, y: f64| (x - y).abs() <= 0.001 * y.abs();
+            assert!(
+                close(a.0, b.0) && a.1 == b.1 && close(a.2, b.2),
+                "{strategy}: {a:?} {b:?}"
+            );
+        } else {
+            assert_eq!(a, b, "{strategy}");
+        }
     }
 }
 
@@ -451,10 +464,10 @@ fn children(pid: u32) -> Vec<u32> {
             continue;
         };
         let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-        if ppid == Some(pid) {
-            if let Some(child) = head.split_whitespace().next().and_then(|p| p.parse().ok()) {
-                out.push(child);
-            }
+        if ppid == Some(pid)
+            && let Some(child) = head.split_whitespace().next().and_then(|p| p.parse().ok())
+        {
+            out.push(child);
         }
     }
     out

@@ -11,8 +11,10 @@
 //! | `moka` | [`MokaCache`] | [`moka::sync::Cache`](::moka::sync::Cache) 0.12 | in moka's housekeeping ([`maintain`](cache_core::ExpiringCache::maintain) or piggy-backed on later calls), once *real* time has passed the deadline |
 //! | `lru` | [`LruTtlCache`] | [`lru::LruCache`](::lru::LruCache) 0.19 in a `Mutex` | when read (the read removes it) or when LRU order pushes it out; never otherwise |
 //! | `quick_cache` | [`QuickTtlCache`] | [`quick_cache::sync::Cache`](::quick_cache::sync::Cache) 0.7 | when read (the read removes it) or when its eviction pushes it out — and entries admitted while it filled (its hot section) are not pushed out by a stream of new keys; never otherwise |
+//! | `cached` | [`CachedTtlCache`] | [`cached::ExpiringLruCache`](::cached::ExpiringLruCache) 4.1 in a `Mutex` | when read or overwritten, when LRU order pushes it out, or in [`maintain`](cache_core::ExpiringCache::maintain) (`evict()`), on the injected clock; never otherwise |
+//! | `stretto` | [`StrettoCache`] | [`stretto::Cache`](::stretto::Cache) 0.9 | in stretto's background sweep, in time buckets, once *real* time has passed the deadline; not when read |
 //!
-//! All three features are on by default; each builds and tests alone
+//! All five features are on by default; each builds and tests alone
 //! (`--no-default-features --features lru`, ...).
 //!
 //! ```
@@ -32,6 +34,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cached")]
+mod cached;
 #[allow(dead_code)]
 mod guard;
 #[cfg(feature = "lru")]
@@ -40,13 +44,19 @@ mod lru;
 mod moka;
 #[cfg(feature = "quick_cache")]
 mod quick_cache;
+#[cfg(feature = "stretto")]
+mod stretto;
 
+#[cfg(feature = "cached")]
+pub use crate::cached::CachedTtlCache;
 #[cfg(feature = "lru")]
 pub use crate::lru::LruTtlCache;
 #[cfg(feature = "moka")]
 pub use crate::moka::{MokaCache, MokaPolicy};
 #[cfg(feature = "quick_cache")]
 pub use crate::quick_cache::QuickTtlCache;
+#[cfg(feature = "stretto")]
+pub use crate::stretto::StrettoCache;
 
 use cache_core::Timestamp;
 

@@ -7,7 +7,13 @@
 //! The moka tests that need moka's reclamation run in **real time** (moka's clock cannot be
 //! injected): they sleep in short steps, about two seconds in all, because moka's timer wheel
 //! ticks about every 1.07 s.
-#![cfg(any(feature = "lru", feature = "moka", feature = "quick_cache"))]
+#![cfg(any(
+    feature = "lru",
+    feature = "moka",
+    feature = "quick_cache",
+    feature = "cached",
+    feature = "stretto"
+))]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +26,10 @@ fn held(v: &Arc<u64>) -> bool {
     Arc::strong_count(v) > 1
 }
 
-/// Ten entries in a cache of 100 expire; maintain() frees none; reading three frees those three.
+/// Ten entries in a cache of 100 expire; expiry alone frees none; reading three frees those
+/// three.
 /// Returns the cache, its clock and the ten values (the first three freed).
-#[cfg(any(feature = "lru", feature = "quick_cache"))]
+#[cfg(any(feature = "lru", feature = "quick_cache", feature = "cached"))]
 fn expired_entries_stay_until_read<C: ExpiringCache<u64, Arc<u64>>>(
     make: impl Fn(usize, ManualClock) -> C,
 ) -> (C, ManualClock, Vec<Arc<u64>>) {
@@ -33,12 +40,7 @@ fn expired_entries_stay_until_read<C: ExpiringCache<u64, Arc<u64>>>(
         cache.set_ex(k as u64, Arc::clone(v), Duration::from_secs(1));
     }
     clock.advance(Duration::from_secs(60)); // t = 60 s: all ten expired
-    cache.maintain();
-    assert_eq!(
-        cache.resident_len(),
-        10,
-        "expiry and maintain() free nothing"
-    );
+    assert_eq!(cache.resident_len(), 10, "expiry alone frees nothing");
     assert!(
         values.iter().all(held),
         "every expired value is still in memory"
@@ -62,7 +64,7 @@ fn expired_entries_stay_until_read<C: ExpiringCache<u64, Arc<u64>>>(
 }
 
 /// Sets `count` new keys with a long TTL, starting at `first`.
-#[cfg(any(feature = "lru", feature = "quick_cache"))]
+#[cfg(any(feature = "lru", feature = "quick_cache", feature = "cached"))]
 fn stream_of_new_keys<C: ExpiringCache<u64, Arc<u64>>>(cache: &C, first: u64, count: u64) {
     for k in first..first + count {
         cache.set_ex(k, Arc::new(k), LONG);
@@ -70,7 +72,7 @@ fn stream_of_new_keys<C: ExpiringCache<u64, Arc<u64>>>(cache: &C, first: u64, co
 }
 
 /// An overwrite moves the deadline both ways, and an expired read frees the overwritten entry.
-#[cfg(any(feature = "lru", feature = "quick_cache"))]
+#[cfg(any(feature = "lru", feature = "quick_cache", feature = "cached"))]
 fn overwrite_moves_the_deadline_both_ways<C: ExpiringCache<u64, Arc<u64>>>(
     make: impl Fn(usize, ManualClock) -> C,
 ) {
@@ -104,6 +106,8 @@ mod lru {
     #[test]
     fn expired_entries_stay_until_read_or_pushed_out_by_lru_order() {
         let (cache, _clock, values) = expired_entries_stay_until_read(LruTtlCache::with_clock);
+        cache.maintain();
+        assert!(values[3..].iter().all(held), "maintain() frees nothing");
         // 93 new keys fill the cache to capacity: nothing is pushed out yet.
         stream_of_new_keys(&cache, 1_000, 93);
         assert!(values[3..].iter().all(held));
@@ -150,6 +154,8 @@ mod quick_cache {
     #[test]
     fn expired_entries_admitted_while_filling_stay_under_a_stream_of_new_keys() {
         let (cache, _clock, values) = expired_entries_stay_until_read(QuickTtlCache::with_clock);
+        cache.maintain();
+        assert!(values[3..].iter().all(held), "maintain() frees nothing");
         stream_of_new_keys(&cache, 1_000, 20 * 100);
         assert!(cache.resident_len() <= 101);
         assert!(
@@ -272,5 +278,119 @@ mod moka {
         cache.set_ex(1u64, 1u64, LONG);
         cache.maintain();
         assert_eq!((cache.get_ex(&1), cache.resident_len()), (None, 0));
+    }
+}
+
+#[cfg(feature = "cached")]
+mod cached {
+    use cache_adapters::CachedTtlCache;
+
+    use super::*;
+
+    /// cached keeps an expired value allocated "until a mutating operation, `evict`, or
+    /// store-specific cleanup": a read frees it, LRU order pushes it out, and maintain()
+    /// (`evict()`) frees every one.
+    #[test]
+    fn expired_entries_stay_until_read_pushed_out_or_evicted() {
+        let (cache, _clock, values) = expired_entries_stay_until_read(CachedTtlCache::with_clock);
+        assert!(
+            values[3..].iter().all(held),
+            "seven expired, unread, still held"
+        );
+        stream_of_new_keys(&cache, 1_000, 93); // fills to capacity: nothing pushed out
+        assert!(values[3..].iter().all(held));
+        assert_eq!(
+            cache.resident_len(),
+            100,
+            "resident_len counts the expired ones"
+        );
+        cache.maintain();
+        assert!(
+            values.iter().all(|v| !held(v)),
+            "evict() freed every expired entry"
+        );
+        assert_eq!(cache.resident_len(), 93);
+    }
+
+    #[test]
+    fn expired_entries_are_pushed_out_by_lru_order() {
+        let (cache, _clock, values) = expired_entries_stay_until_read(CachedTtlCache::with_clock);
+        stream_of_new_keys(&cache, 1_000, 100);
+        assert!(values.iter().all(|v| !held(v)), "LRU order pushed them out");
+    }
+
+    #[test]
+    fn overwrite_with_shorter_or_longer_ttl_moves_the_deadline() {
+        overwrite_moves_the_deadline_both_ways(CachedTtlCache::with_clock);
+    }
+
+    #[test]
+    fn capacity_zero_keeps_nothing_and_a_huge_one_does_not_allocate_up_front() {
+        let cache = CachedTtlCache::new(0);
+        cache.set_ex(1u64, 1u64, LONG);
+        assert_eq!((cache.get_ex(&1), cache.resident_len()), (None, 0));
+        let huge = CachedTtlCache::new(usize::MAX);
+        huge.set_ex(1u64, 1u64, LONG);
+        assert_eq!(huge.get_ex(&1), Some(1));
+    }
+}
+
+#[cfg(feature = "stretto")]
+mod stretto {
+    use std::time::Instant;
+
+    use cache_adapters::StrettoCache;
+
+    use super::*;
+
+    /// stretto buffers inserts: maintain() (`wait()`) applies them, after which they are seen.
+    #[test]
+    fn inserts_are_applied_by_maintain() {
+        let cache = StrettoCache::new(100);
+        let v = Arc::new(1);
+        cache.set_ex(1u64, Arc::clone(&v), LONG);
+        cache.maintain();
+        assert_eq!(cache.get_ex(&1).as_deref(), Some(&1));
+        assert_eq!(cache.resident_len(), 1);
+    }
+
+    /// On a hand-moved clock, stretto's own sweep frees nothing (it runs on real time), though
+    /// `get_ex` misses at once.
+    #[test]
+    fn on_a_hand_moved_clock_stretto_frees_nothing() {
+        let clock = ManualClock::new();
+        let cache = StrettoCache::with_clock(100, clock.clone());
+        let v = Arc::new(1);
+        cache.set_ex(1u64, Arc::clone(&v), Duration::from_secs(1));
+        cache.maintain();
+        clock.advance(Duration::from_secs(86_400));
+        assert_eq!(
+            cache.get_ex(&1),
+            None,
+            "expired on the injected clock: a miss"
+        );
+        cache.maintain();
+        assert_eq!(cache.resident_len(), 1);
+        assert!(held(&v), "the value is still in memory");
+    }
+
+    /// Real time, a few seconds: stretto's background sweep frees an expired entry once real
+    /// time has passed its deadline (its ticker runs every 2 s); a read does not.
+    #[test]
+    fn its_background_sweep_frees_expired_entries_in_real_time() {
+        let cache = StrettoCache::new(100);
+        let (short, long) = (Arc::new(1), Arc::new(2));
+        cache.set_ex(1u64, Arc::clone(&short), Duration::from_millis(200));
+        cache.set_ex(2u64, Arc::clone(&long), LONG);
+        cache.maintain();
+        let start = Instant::now();
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(cache.get_ex(&1), None, "expired: a miss at once");
+        while held(&short) && start.elapsed() < Duration::from_secs(15) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!held(&short), "the sweep freed it");
+        assert!(held(&long) && cache.get_ex(&2).is_some());
+        assert_eq!(cache.resident_len(), 1);
     }
 }

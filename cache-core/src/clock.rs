@@ -197,6 +197,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_clock_behind_a_reference_box_or_arc_reads_the_same_time() {
+        let clock = ManualClock::new();
+        clock.advance(Duration::from_secs(7)); // t = 7 s
+        let t = Timestamp::from_nanos(7_000_000_000);
+        fn through<C: Clock>(c: C) -> Timestamp {
+            c.now()
+        }
+        assert_eq!(through(&clock), t);
+        assert_eq!(Box::new(clock.clone()).now(), t);
+        assert_eq!(Arc::new(clock.clone()).now(), t);
+        assert_eq!(format!("{clock:?}"), "ManualClock(Timestamp(7000000000ns))");
+    }
+
+    #[test]
     fn adding_duration_max_saturates() {
         assert_eq!(Timestamp::from_nanos(1) + Duration::MAX, Timestamp::MAX);
         assert_eq!(Timestamp::MAX + Duration::from_nanos(1), Timestamp::MAX);

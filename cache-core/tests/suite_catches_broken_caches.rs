@@ -33,10 +33,27 @@ enum Fault {
     MaintainFreesNothing,
     /// Unwraps its lock, so a panic in a user's `Hash` or `Eq` under the lock breaks it for good.
     BrokenAfterUserPanic,
+    /// Caps every TTL at ten years ("forever" is not forever).
+    CapsTtlAtTenYears,
+    /// Never stores key 7 (as a hash collision bug might lose one key).
+    DropsKeySeven,
+    /// Has a `maintain()` that frees live entries too.
+    MaintainFreesLiveToo,
+    /// Panics on its own (not in the user's code) every 97th set.
+    PanicsOnItsOwn,
+    /// Forgets the entry it evicts instead of dropping it.
+    LeaksEvicted,
 }
 
 /// Key → (value, deadline), and the keys in insertion order.
 type State<K, V> = (HashMap<K, (V, Timestamp)>, VecDeque<K>);
+
+/// The hash of a key (to recognise key 7 whatever the key type: `u64` or a `TrapKey`, whose
+/// hash is its id's).
+fn hash_of<K: Hash>(k: &K) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(k)
+}
 
 /// A small exact FIFO cache with an optional fault.
 struct Faulty<K, V> {
@@ -94,6 +111,13 @@ where
 
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
         let now = self.now();
+        if self.fault == Fault::DropsKeySeven && hash_of(&key) == hash_of(&7u64) {
+            return;
+        }
+        let ttl = match self.fault {
+            Fault::CapsTtlAtTenYears => ttl.min(Duration::from_secs(10 * 365 * 86_400)),
+            _ => ttl,
+        };
         let deadline = if self.fault == Fault::OverflowingDeadline {
             let nanos = u64::try_from(ttl.as_nanos()).expect("ttl fits in u64 nanoseconds");
             Timestamp::from_nanos(now.as_nanos().checked_add(nanos).expect("no overflow"))
@@ -110,10 +134,16 @@ where
             }
             return;
         }
+        if self.fault == Fault::PanicsOnItsOwn && map.len() % 97 == 5 {
+            panic!("a panic of the cache's own");
+        }
         if self.fault != Fault::IgnoresCapacity && map.len() >= self.capacity {
             match order.pop_front() {
                 Some(oldest) => {
-                    map.remove(&oldest);
+                    let evicted = map.remove(&oldest);
+                    if self.fault == Fault::LeaksEvicted {
+                        std::mem::forget(evicted);
+                    }
                 }
                 None => return, // capacity 0
             }
@@ -133,7 +163,8 @@ where
         let now = self.now();
         let mut guard = self.lock();
         let (map, order) = &mut *guard;
-        map.retain(|_, &mut (_, deadline)| now <= deadline);
+        let all = self.fault == Fault::MaintainFreesLiveToo;
+        map.retain(|_, &mut (_, deadline)| !all && now <= deadline);
         order.retain(|k| map.contains_key(k));
     }
 }
@@ -252,15 +283,67 @@ fn a_maintain_that_frees_nothing_is_caught_when_declared() {
     );
 }
 
+/// The panic scenario on `fault`: its outcome, or the failure's message.
+fn under_panics(fault: Fault) -> Result<Outcome, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        testkit::survives_panics_in_user_code(|clock, cap| Faulty::new(fault, clock, cap), CAPS)
+    }))
+    .map_err(testkit::panic_message)
+}
+
 #[test]
 fn a_cache_broken_by_a_users_panic_is_caught_and_a_sound_one_passes() {
-    let run = |fault| {
-        catch_unwind(AssertUnwindSafe(|| {
-            testkit::survives_panics_in_user_code(|clock, cap| Faulty::new(fault, clock, cap), CAPS)
-        }))
-    };
-    assert_eq!(run(Fault::None).ok(), Some(Outcome::Passed));
-    assert!(run(Fault::BrokenAfterUserPanic).is_err());
+    assert_eq!(under_panics(Fault::None), Ok(Outcome::Passed));
+    assert!(under_panics(Fault::BrokenAfterUserPanic).is_err());
+}
+
+#[test]
+fn the_panic_scenario_checks_values_capacity_drops_and_its_own_panics() {
+    let err = under_panics(Fault::ReturnsExpired).unwrap_err();
+    assert!(err.contains("returned expired version"), "{err}");
+    let err = under_panics(Fault::StaleAfterOverwrite).unwrap_err();
+    assert!(err.contains("not one that may be current"), "{err}");
+    let err = under_panics(Fault::IgnoresCapacity).unwrap_err();
+    assert!(err.contains("entries resident after the churn"), "{err}");
+    let err = under_panics(Fault::LeaksEvicted).unwrap_err();
+    assert!(
+        err.contains("not every key and value was dropped exactly once"),
+        "{err}"
+    );
+    let err = under_panics(Fault::PanicsOnItsOwn).unwrap_err();
+    assert!(err.contains("a panic of the cache's own"), "{err}");
+}
+
+#[test]
+fn a_ttl_capped_short_of_forever_is_caught() {
+    assert_caught_by(Fault::CapsTtlAtTenYears, &["max_ttl_never_expires"]);
+}
+
+#[test]
+fn losing_a_key_in_a_cache_with_room_is_caught() {
+    assert_caught_by(Fault::DropsKeySeven, &["no_stale_value_after_overwrite"]);
+}
+
+#[test]
+fn a_maintain_that_frees_live_entries_is_caught() {
+    assert_caught_by(
+        Fault::MaintainFreesLiveToo,
+        &["maintain_frees_expired_entries"],
+    );
+}
+
+#[test]
+fn a_failures_message_says_what_failed() {
+    let results = run_all(
+        |clock, capacity| Faulty::new(Fault::StaleAfterOverwrite, clock, capacity),
+        CAPS,
+    );
+    let r = results
+        .iter()
+        .find(|r| r.name == "overwrite_with_shorter_ttl_replaces_value_and_deadline")
+        .unwrap();
+    let msg = r.outcome.as_ref().unwrap_err();
+    assert!(msg.contains("the overwrite's value"), "{msg}");
 }
 
 #[test]

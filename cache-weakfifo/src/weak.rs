@@ -390,6 +390,15 @@ mod tests {
     }
 
     #[test]
+    fn it_reports_its_maxlen_and_whether_it_is_empty() {
+        let cache = WeakFifoCache::with_clock(5, ManualClock::new());
+        assert_eq!(cache.maxlen(), 5);
+        assert!(cache.is_empty());
+        cache.set_ex(1u8, 1u8, TTL);
+        assert!(!cache.is_empty());
+    }
+
+    #[test]
     fn maxlen_zero_drops_each_entry_at_once() {
         let (clock, drops) = (ManualClock::new(), Drops::default());
         let cache = WeakFifoCache::with_clock(0, clock.clone());

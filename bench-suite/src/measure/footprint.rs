@@ -123,10 +123,11 @@ pub fn measure<S: Shape>(
     progress: &Progress,
 ) -> FootprintRow {
     let bar = progress.bar(&format!("{strategy}/{}", shape.name()), n as u64);
-    let base = alloc::thread_snapshot();
+    let scope = strategy.alloc_scope();
+    let base = scope.now();
     let cache = strategy.build::<S::K, S::V, _>(n, ManualClock::new());
     cache.maintain();
-    let empty = alloc::thread_snapshot();
+    let empty = scope.now();
     let rss0 = alloc::rss_bytes();
     for id in 0..n as u64 {
         cache.set_ex(shape.key(id), shape.value(id), TTL);
@@ -135,7 +136,7 @@ pub fn measure<S: Shape>(
         }
     }
     cache.maintain();
-    let filled = alloc::thread_snapshot();
+    let filled = scope.now();
     let rss1 = alloc::rss_bytes();
     let resident = cache.resident_len();
     drop(cache);
@@ -143,7 +144,7 @@ pub fn measure<S: Shape>(
     let (fixed, _) = diff(empty, base);
     let (bytes, allocs) = diff(filled, empty);
     let (total, _) = diff(filled, base);
-    let (leak, _) = diff(alloc::thread_snapshot(), base);
+    let (leak, _) = diff(scope.now(), base);
     let per = bytes as f64 / resident.max(1) as f64;
     let total_per = total as f64 / resident.max(1) as f64;
     FootprintRow {

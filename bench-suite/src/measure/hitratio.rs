@@ -138,13 +138,18 @@ pub fn replay(
         Regime::TtlLimited => Duration::from_secs_f64(cfg.ttl_secs),
     };
     let tick = Duration::from_secs_f64(cfg.tick_secs);
-    let mut hits = 0;
+    let settle = strategy.settle_every(capacity);
+    let (mut hits, mut sets) = (0, 0);
     for (i, &key) in stream.iter().enumerate() {
         clock.advance(tick);
         if cache.get_ex(&key).is_some() {
             hits += u64::from(i as u64 >= cfg.warmup);
         } else {
             cache.set_ex(key, key, ttl);
+            sets += 1;
+            if settle.is_some_and(|every| sets % every == 0) {
+                cache.maintain();
+            }
         }
     }
     hits

@@ -88,7 +88,8 @@ pub struct TraceRow {
     pub hit_ratio: f64,
 }
 
-/// Replays `trace` on `strategy` at `capacity`, cache-aside; returns the hits.
+/// Replays `trace` on `strategy` at `capacity`, cache-aside; returns the hits. A strategy that
+/// buffers its inserts is settled every [`Strategy::settle_every`] sets.
 pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceConfig) -> u64 {
     let clock = ManualClock::new();
     let cache = strategy.build::<u64, u64, _>(capacity, clock.clone());
@@ -96,7 +97,8 @@ pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceCo
     let tick = cfg
         .ttl_secs
         .map(|_| Duration::from_secs_f64(cfg.request_interval_secs));
-    let mut hits = 0;
+    let settle = strategy.settle_every(capacity);
+    let (mut hits, mut sets) = (0, 0);
     for &key in &trace.requests {
         if let Some(t) = tick {
             clock.advance(t);
@@ -105,6 +107,10 @@ pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceCo
             hits += 1;
         } else {
             cache.set_ex(key, key, ttl);
+            sets += 1;
+            if settle.is_some_and(|every| sets % every == 0) {
+                cache.maintain();
+            }
         }
     }
     hits

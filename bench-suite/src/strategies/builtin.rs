@@ -2,7 +2,9 @@
 //! for a new library, its adapter in `cache-adapters` and the feature in this crate's
 //! `Cargo.toml`).
 
-use cache_adapters::{LruTtlCache, MokaCache, MokaPolicy, QuickTtlCache};
+use cache_adapters::{
+    CachedTtlCache, LruTtlCache, MokaCache, MokaPolicy, QuickTtlCache, StrettoCache,
+};
 use cache_core::ExpiringCache;
 use cache_weakfifo::{Policy, TtlFifoCache, WeakFifoCache};
 
@@ -60,6 +62,12 @@ builder!(Quick, |capacity, clock| QuickTtlCache::with_hasher(
     clock,
     fixed_hasher()
 ));
+builder!(Cached, |capacity, clock| CachedTtlCache::with_clock(
+    capacity, clock
+));
+builder!(Stretto, |capacity, clock| StrettoCache::with_clock(
+    capacity, clock
+));
 builder!(Hashmap, |_capacity, clock| HashMapBaseline::with_clock(
     clock
 ));
@@ -105,6 +113,23 @@ pub(super) fn all() -> Vec<Strategy> {
             Quick,
         )
         .crates(&["quick_cache"]),
+        Strategy::new(
+            "cached",
+            "cached::ExpiringLruCache in a Mutex, expiry asked of each value; expired values stay \
+             until read, pushed out or evict() (cache_adapters::CachedTtlCache)",
+            Cached,
+        )
+        .crates(&["cached"]),
+        Strategy::new(
+            "stretto",
+            "stretto::Cache (a Ristretto port: TinyLFU admission, buffered inserts, keys not \
+             stored), expiry swept by its own thread (cache_adapters::StrettoCache)",
+            Stretto,
+        )
+        .reclaims_on_real_time("its clock cannot be injected")
+        .allocates_on_own_threads()
+        .buffers_inserts()
+        .crates(&["stretto"]),
         Strategy::new(
             "hashmap",
             "baseline, not a cache: a std HashMap with no bound and no expiry",

@@ -41,11 +41,11 @@ pub fn hits(next: &[usize], capacity: usize) -> u64 {
         }
         if resident.len() < capacity {
             resident.insert(n);
-        } else if let Some(&farthest) = resident.last() {
-            if n < farthest {
-                resident.remove(&farthest);
-                resident.insert(n);
-            }
+        } else if let Some(&farthest) = resident.last()
+            && n < farthest
+        {
+            resident.remove(&farthest);
+            resident.insert(n);
         }
     }
     hits

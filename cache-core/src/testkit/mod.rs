@@ -114,6 +114,12 @@ pub enum PanicSafety {
         /// Why the rest cannot be promised.
         why: &'static str,
     },
+    /// A panic in the user's code can leave the cache unusable (it hangs or panics from then
+    /// on): `why` says how. The scenario is skipped with that reason.
+    NotSurvived {
+        /// What goes wrong.
+        why: &'static str,
+    },
 }
 
 /// What an implementation declares about itself, so that the suite checks exactly what it
@@ -800,4 +806,37 @@ where
     C: ExpiringCache<u64, u64>,
 {
     crate::__for_each_scenario! { __run_all_fns!((make, caps)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bounds_say_how_many_entries_may_be_resident_and_how_many_surely_fit() {
+        let approx = Capabilities::new().capacity(CapacityBound::Approximate {
+            slack_percent: 10,
+            slack_entries: 2,
+        });
+        assert_eq!(approx.max_resident(100), 112, "100 + 10 % + 2");
+        assert_eq!(approx.max_resident(7), 10, "the 10 % rounds up");
+        assert_eq!(approx.sure_room(100), 0);
+        let sharded = Capabilities::new().capacity(CapacityBound::Sharded { shards: 4 });
+        assert_eq!(
+            (sharded.max_resident(100), sharded.sure_room(100)),
+            (100, 25)
+        );
+        let exact = Capabilities::new();
+        assert_eq!((exact.max_resident(64), exact.sure_room(64)), (64, 64));
+        let unbounded = Capabilities::new().capacity(CapacityBound::Unbounded);
+        assert_eq!(unbounded.max_resident(1), usize::MAX);
+    }
+
+    #[test]
+    fn a_panics_message_is_reported() {
+        let caught = std::panic::catch_unwind(|| panic!("the {} message", "formatted"));
+        assert_eq!(panic_message(caught.unwrap_err()), "the formatted message");
+        let caught = std::panic::catch_unwind(|| panic!("a literal"));
+        assert_eq!(panic_message(caught.unwrap_err()), "a literal");
+    }
 }

@@ -291,12 +291,21 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlFifoCache<K, V, C, S> {
         (keys(shard::Queue::Small), keys(shard::Queue::Main))
     }
 
-    /// The slot array's capacity and the ghost's bytes, summed over the shards (tests).
+    /// The slot arrays' capacity, the indexes' bucket capacity, the bound arrays' capacity and
+    /// the ghosts' bytes, summed over the shards (tests).
     #[cfg(test)]
-    pub(crate) fn tables(&self) -> (usize, usize) {
+    pub(crate) fn tables(&self) -> [usize; 4] {
         (0..self.shards.len())
             .map(|i| self.lock(i).tables())
-            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            .fold([0; 4], |a, b| std::array::from_fn(|j| a[j] + b[j]))
+    }
+
+    /// The entries of each shard (tests).
+    #[cfg(test)]
+    pub(crate) fn shard_lens(&self) -> Vec<usize> {
+        (0..self.shards.len())
+            .map(|i| self.lock(i).slots.len())
+            .collect()
     }
 }
 

@@ -75,10 +75,6 @@ impl<K, V> Slot<K, V> {
             Queue::Small
         }
     }
-
-    fn set_queue(&mut self, q: Queue) {
-        self.next = (self.next & !(1 << 31)) | ((q as u32) << 31);
-    }
 }
 
 /// Everything behind one shard's lock.
@@ -147,9 +143,9 @@ impl<K, V> Shard<K, V> {
     fn link_back(&mut self, i: u32, q: Queue) {
         let back = self.back[q as usize];
         let slot = &mut self.slots[i as usize];
-        slot.set_queue(q);
         slot.set_prev(back);
-        slot.set_next(NIL);
+        // The queue bit, the spare bit clear, and no next entry.
+        slot.next = ((q as u32) << 31) | NIL;
         match back {
             NIL => self.front[q as usize] = i,
             b => self.slots[b as usize].set_next(i),
@@ -383,7 +379,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             prev: NIL,
             next: NIL,
         });
-        if i % BLOCK == 0 {
+        if i.is_multiple_of(BLOCK) {
             self.block_min.push(dl);
         } else {
             self.note_deadline(i, dl);
@@ -434,10 +430,16 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         }
     }
 
-    /// The bytes of the index's and the ghost's tables, and the slot array's capacity (tests).
+    /// The slot array's capacity, the index's bucket capacity, the bound array's capacity and
+    /// the ghost's bytes (tests).
     #[cfg(test)]
-    pub(super) fn tables(&self) -> (usize, usize) {
-        (self.slots.capacity(), self.ghost.bytes())
+    pub(super) fn tables(&self) -> [usize; 4] {
+        [
+            self.slots.capacity(),
+            self.index.capacity(),
+            self.block_min.capacity(),
+            self.ghost.bytes(),
+        ]
     }
 
     /// Checks every invariant (tests): index and slots agree, bounds hold, each queue is a

@@ -79,12 +79,12 @@ fn maintain_gives_memory_back_after_a_large_drop() {
     for id in 0..50_000u64 {
         cache.set_ex(id, id, SEC);
     }
-    let full = cache.tables().0;
+    let full = cache.tables()[0];
     clock.advance(2 * SEC);
     cache.set_ex(1, 1, 60 * SEC);
     cache.maintain();
     assert_eq!(cache.resident_len(), 1);
-    assert!(cache.tables().0 < full / 100, "the slot array shrank");
+    assert!(cache.tables()[0] < full / 100, "the slot array shrank");
     cache.check_invariants();
 }
 
@@ -702,4 +702,182 @@ fn eight_threads_on_a_sharded_cache_see_only_their_keys_values_and_keep_each_sha
         cache.check_invariants();
         assert!(cache.resident_len() <= 1_000);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What each mechanism is for, pinned down (each of these fails if the mechanism is removed or
+// its arithmetic changed).
+
+#[test]
+fn the_front_is_reclaimed_first_oldest_expired_entries_in_order() {
+    let (clock, drops) = (ManualClock::new(), Drops::default());
+    let cache = TtlFifoCache::with_clock(10_000, clock.clone());
+    for id in 0..1_000u32 {
+        cache.set_ex(id, drops.value(id), SEC);
+    }
+    clock.advance(2 * SEC); // t = 2 s: all expired
+    cache.set_ex(5_000, drops.value(5_000), 60 * SEC);
+    // The front reclamation frees the four oldest first; only then does the sweep scan a block
+    // (whose holes it refills from the end of the array, so it frees ids from both ends).
+    assert_eq!(drops.in_order()[..4], [0, 1, 2, 3]);
+    cache.check_invariants();
+}
+
+#[test]
+fn the_sweep_moves_on_to_blocks_whose_bound_has_passed() {
+    let (clock, drops) = (ManualClock::new(), Drops::default());
+    let cache = TtlFifoCache::with_clock(10_000, clock.clone());
+    // Block 0 (ids 0..64) lives a day; the 15 blocks after it hold expired entries only.
+    for id in 0..1_024u32 {
+        let ttl = if id < 64 { 86_400 * SEC } else { SEC };
+        cache.set_ex(id, drops.value(id), ttl);
+    }
+    clock.advance(2 * SEC);
+    // Each write looks at up to 4 blocks and scans one whose bound has passed: block 0 is
+    // skipped, and 15 writes scan the 15 expired blocks.
+    for id in 0..15u32 {
+        cache.set_ex(10_000 + id, drops.value(10_000 + id), 86_400 * SEC);
+    }
+    assert_eq!(drops.sorted(), (64..1_024).collect::<Vec<_>>());
+    assert_eq!(cache.resident_len(), 64 + 15);
+    cache.check_invariants();
+}
+
+#[test]
+fn the_slot_array_grows_by_doubling_from_a_block_and_never_past_maxlen() {
+    let cache = TtlFifoCache::with_clock(1_000, ManualClock::new());
+    let capacity_after = |n: u64| {
+        for id in 0..n {
+            cache.set_ex(id, id, Duration::MAX);
+        }
+        cache.tables()[0]
+    };
+    assert_eq!(capacity_after(1), 64, "the first block");
+    assert_eq!(capacity_after(65), 128, "doubled");
+    assert_eq!(capacity_after(129), 256);
+    assert_eq!(capacity_after(513), 1_000, "capped at maxlen, not 1 024");
+    assert_eq!(
+        capacity_after(5_000),
+        1_000,
+        "a full cache has no unused slots"
+    );
+}
+
+#[test]
+fn maintain_gives_memory_back_only_below_a_quarter_and_keeps_twice_what_is_held() {
+    let clock = ManualClock::new();
+    let cache = TtlFifoCache::with_clock(4_096, clock.clone());
+    for id in 0..1_024u64 {
+        // 257 live for a day, the rest expire after a second.
+        let ttl = if id < 257 { 86_400 * SEC } else { SEC };
+        cache.set_ex(id, id, ttl);
+    }
+    let [slots, _, bounds, _] = cache.tables();
+    assert_eq!((slots, bounds), (1_024, 16));
+    clock.advance(2 * SEC);
+    cache.maintain(); // 257 left: more than a quarter of 1 024, nothing given back
+    assert_eq!(cache.resident_len(), 257);
+    let [slots_now, index, bounds_now, _] = cache.tables();
+    assert_eq!((slots_now, bounds_now), (slots, bounds));
+    assert!(index >= 1_024, "{index}");
+    cache.set_ex(0, 0, SEC); // id 0 now expires too: 256 live, exactly a quarter
+    clock.advance(2 * SEC);
+    cache.maintain();
+    assert_eq!(cache.resident_len(), 256);
+    assert_eq!(cache.tables()[0], 1_024, "a quarter is not below a quarter");
+    cache.set_ex(1, 1, SEC);
+    clock.advance(2 * SEC);
+    cache.maintain(); // 255 < 256: shrink to twice what is held
+    let [slots, index, bounds, _] = cache.tables();
+    assert_eq!(slots, 510);
+    assert_eq!(bounds, 8, "the bound array: twice the four blocks held");
+    assert!(
+        (510..1_024).contains(&index),
+        "the index shrank to about twice: {index}"
+    );
+    cache.check_invariants();
+    // A cache that never grew past one block is left alone.
+    let small = TtlFifoCache::with_clock(64, clock.clone());
+    small.set_ex(1, 1, SEC);
+    clock.advance(2 * SEC);
+    small.maintain();
+    assert_eq!(small.tables()[0], 64);
+}
+
+#[test]
+fn a_sharded_cache_spreads_keys_over_its_shards() {
+    let cache = TtlFifoCache::builder(1_000)
+        .shards(4)
+        .clock(ManualClock::new())
+        .build();
+    for id in 0..500u64 {
+        cache.set_ex(id, id, Duration::MAX);
+    }
+    // 500 keys into four shards of 250: all fit, every shard holds some.
+    assert_eq!(cache.resident_len(), 500);
+    let lens = cache.shard_lens();
+    assert!(lens.iter().all(|&n| n > 60 && n <= 250), "{lens:?}");
+    cache.check_invariants();
+}
+
+#[test]
+fn the_default_shard_count_is_four_per_cpu_and_no_shard_under_256_entries() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = (4 * cpus).next_power_of_two();
+    assert_eq!(
+        TtlFifoCache::<u8, u8>::new(1 << 20).shards(),
+        1,
+        "new: one lock"
+    );
+    for maxlen in [0, 64, 255, 256, 511, 512, 1_000, 4_096, 1 << 20, 1 << 26] {
+        let n = TtlFifoCache::builder(maxlen).build::<u8, u8>().shards();
+        assert!(n.is_power_of_two() && n <= most, "{maxlen}: {n}");
+        assert!(
+            n == 1 || maxlen / n >= 256,
+            "{maxlen}: {n} shards too small"
+        );
+        assert!(
+            n == most || maxlen / (2 * n) < 256,
+            "{maxlen}: {n}, could be more"
+        );
+    }
+    assert_eq!(
+        TtlFifoCache::builder(1 << 26).build::<u8, u8>().shards(),
+        most
+    );
+    assert_eq!(
+        TtlFifoCache::builder(100)
+            .shards(3)
+            .build::<u8, u8>()
+            .shards(),
+        4
+    );
+}
+
+#[test]
+fn the_builder_keeps_what_it_is_told_and_len_counts_every_shard() {
+    let cache = TtlFifoCache::builder(100)
+        .policy(Policy::S3Fifo)
+        .shards(2)
+        .clock(ManualClock::new())
+        .build();
+    assert_eq!(
+        (cache.policy(), cache.shards(), cache.maxlen()),
+        (Policy::S3Fifo, 2, 100)
+    );
+    assert!(cache.is_empty());
+    for id in 0..10u32 {
+        cache.set_ex(id, id, Duration::MAX);
+    }
+    assert_eq!((cache.len(), cache.is_empty()), (10, false));
+    assert_eq!(TtlFifoCache::<u8, u8>::new(3).policy(), Policy::Fifo);
+}
+
+#[test]
+fn the_entry_limit_is_two_to_the_thirty_minus_two() {
+    assert_eq!(MAX_ENTRIES, (1 << 30) - 2);
+    assert_eq!(
+        TtlFifoCache::<u8, u8>::new(usize::MAX).maxlen(),
+        1_073_741_822
+    );
 }

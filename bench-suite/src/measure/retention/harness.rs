@@ -118,6 +118,7 @@ struct Recorder<'a> {
     cfg: &'a RetentionConfig,
     origin: Timestamp,
     base: i64,
+    scope: alloc::Scope,
     table: &'a Census,
     samples: &'a mut Vec<Sample>,
 }
@@ -144,7 +145,7 @@ impl Recorder<'_> {
             resident_entries: resident,
             live_entries: live,
             expired_resident_entries: resident - live,
-            resident_bytes: alloc::thread_snapshot().net_bytes - self.base,
+            resident_bytes: self.scope.now().net_bytes - self.base,
             reported_len: cache.resident_len() as u64,
         });
     }
@@ -207,13 +208,15 @@ fn run_on<S: Shape, C: WorkloadClock>(
         cfg.write_sets + cfg.read_ops,
     );
 
-    let base = alloc::thread_snapshot().net_bytes;
+    let scope = strategy.alloc_scope();
+    let base = scope.now().net_bytes;
     let cache = strategy.build::<S::K, TrackedValue, C>(cfg.capacity, clock.clone());
     let mut rec = Recorder {
         strategy: strategy.name(),
         cfg,
         origin,
         base,
+        scope,
         table: &table,
         samples: &mut samples,
     };

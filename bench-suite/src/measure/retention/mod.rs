@@ -476,6 +476,10 @@ mod tests {
             "maintain() frees all"
         );
         // What is left is the fixed cost: the shards' locks and their small, empty tables.
-        assert!(ends[3].resident_bytes < 8 * 1_024, "{}", ends[3].resident_bytes);
+        assert!(
+            ends[3].resident_bytes < 8 * 1_024,
+            "{}",
+            ends[3].resident_bytes
+        );
     }
 }

@@ -1,0 +1,11 @@
+//! The cache-core conformance suite on [`CachedTtlCache`]: expiry follows the injected clock,
+//! capacity is exact, and `maintain()` (`cached`'s `evict()`) frees every expired entry.
+#![cfg(feature = "cached")]
+
+use cache_adapters::CachedTtlCache;
+use cache_core::testkit::Capabilities;
+
+cache_core::conformance_tests!(
+    |clock, capacity| CachedTtlCache::with_clock(capacity, clock),
+    Capabilities::new().maintain_frees_expired(true),
+);
