@@ -157,7 +157,9 @@
 //!   comparison), and scans at most one block whose bound has passed, freeing its expired
 //!   entries and tightening its bound. With mixed TTLs, queue order is not deadline order; the
 //!   sweep finds expired entries wherever they are. The work per call is bounded: at most 4 front
-//!   removals and 64 slots scanned.
+//!   removals and 64 slots examined (a removal refills its hole from the end of the array, and
+//!   the slot moved in is examined too, within the same 64; a block whose scan was cut short
+//!   keeps its old bound and is scanned again on a later pass).
 //! - A `get_ex` that finds its entry expired frees it.
 //! - [`maintain`](cache_core::ExpiringCache::maintain) scans every block of every shard whose
 //!   bound has passed and frees every expired entry, then, where a shard has shrunk below a

@@ -244,13 +244,28 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         }
     }
 
-    /// Frees every expired entry of block `b`, and tightens the block's bound.
-    pub(super) fn scan_block(&mut self, b: usize, now: Timestamp, hasher: &impl BuildHasher) {
+    /// Frees the expired entries of block `b`, and tightens the block's bound.
+    ///
+    /// A removal moves the last slot into the hole, which is then examined too: `budget` bounds
+    /// the examinations (a block's worth for the sweep, none for `maintain()`). If the budget
+    /// runs out first, the block's bound is left as it was — still a lower bound, since every
+    /// slot moved in lowered it.
+    pub(super) fn scan_block(
+        &mut self,
+        b: usize,
+        now: Timestamp,
+        budget: usize,
+        hasher: &impl BuildHasher,
+    ) {
         let mut i = b * BLOCK;
         let mut bound = Timestamp::MAX;
-        // Removal moves the last slot into `i`, so `i` is examined again after a removal; the
-        // block may also shrink under us when it is the last one.
+        let mut left = budget;
+        // The block may also shrink under us when it is the last one.
         while i < ((b + 1) * BLOCK).min(self.slots.len()) {
+            if left == 0 {
+                return;
+            }
+            left -= 1;
             let dl = self.slots[i].deadline;
             if is_live(dl, now) {
                 bound = bound.min(dl);
@@ -278,7 +293,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             let b = self.hand;
             self.hand += 1;
             if self.block_min[b] < now {
-                self.scan_block(b, now, h);
+                self.scan_block(b, now, BLOCK, h);
                 scanned += 1;
             }
         }
@@ -289,7 +304,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let mut b = 0;
         while b < self.block_min.len() {
             if self.block_min[b] < now {
-                self.scan_block(b, now, hasher);
+                self.scan_block(b, now, usize::MAX, hasher);
             }
             b += 1;
         }
@@ -369,8 +384,9 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let i = self.slots.len();
         if i == self.slots.capacity() {
             // Grow by doubling, but never past the capacity: a full shard has no unused slots.
+            // (The shard is not full here, so the target is above `i`.)
             let target = (i * 2).max(BLOCK).min(self.capacity);
-            self.slots.reserve_exact(target.max(i + 1) - i);
+            self.slots.reserve_exact(target - i);
         }
         self.slots.push(Slot {
             key,
