@@ -26,6 +26,44 @@ pub mod table;
 pub mod trace;
 
 pub use error::{Error, Result};
+pub use strategies::{Registry, Strategy};
+
+/// The contract crate, re-exported for [`builder!`]'s expansion in other crates.
+pub use cache_core;
+
+/// Defines a unit struct `$name` that implements [`strategies::Build`] by evaluating `$make`
+/// with `capacity` and `clock` in scope — for every key, value and clock type the measurements
+/// use, so `$make` builds a cache generic over them:
+///
+/// ```
+/// use bench_suite::{Registry, Strategy};
+///
+/// bench_suite::builder!(Fifo, |capacity, clock| cache_weakfifo::TtlFifoCache::with_clock(capacity, clock));
+///
+/// let registry = Registry::ours().with(Strategy::new("my_fifo", "a FIFO, one lock", Fifo));
+/// assert!(registry.is_ok());
+/// ```
+#[macro_export]
+macro_rules! builder {
+    ($name:ident, |$capacity:ident, $clock:ident| $make:expr) => {
+        #[derive(Debug)]
+        struct $name;
+
+        impl $crate::strategies::Build for $name {
+            fn build<
+                K: $crate::strategies::Key,
+                V: $crate::strategies::Value,
+                C: $crate::strategies::BenchClock,
+            >(
+                &self,
+                $capacity: usize,
+                $clock: C,
+            ) -> ::std::boxed::Box<dyn $crate::cache_core::ExpiringCache<K, V>> {
+                ::std::boxed::Box::new($make)
+            }
+        }
+    };
+}
 
 /// Installs [`alloc::CountingAlloc`] as the program's global allocator, which the report's
 /// memory figures need. One line in a binary (or a `harness = false` bench target).

@@ -127,8 +127,44 @@ pub fn main(registry: Registry) -> ExitCode {
     }
 }
 
-/// Runs the program on `registry` with `args` (the program name first).
+/// [`main`] for a `harness = false` bench target in a cache author's crate. Run by `cargo bench`
+/// (which passes `--bench`), it is the whole program: `cargo bench --bench report -- --quick`.
+/// Run by `cargo test --benches` (no `--bench`), it makes a smoke run instead, as criterion's
+/// benches do: the reduced report of every strategy, without traces, into a temporary folder.
+pub fn bench_main(registry: Registry) -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let under_cargo_bench = args.iter().any(|a| a == "--bench");
+    let is_subcommand = args.get(1).is_some_and(|a| a == "measure-footprint");
+    if under_cargo_bench || is_subcommand {
+        return main(registry);
+    }
+    let out = std::env::temp_dir().join(format!("cachebench-smoke-{}", std::process::id()));
+    let smoke: Vec<OsString> = [
+        args.first().cloned().unwrap_or_default(),
+        "--quick".into(),
+        "--traces".into(),
+        "none".into(),
+        "--no-progress".into(),
+        "--out".into(),
+        out.clone().into_os_string(),
+    ]
+    .into();
+    let done = run(&registry, smoke);
+    let _ = std::fs::remove_dir_all(&out);
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the program on `registry` with `args` (the program name first). A `--bench` argument is
+/// ignored: `cargo bench` passes it to a `harness = false` bench target, which is how a cache
+/// author runs the report from their own crate.
 pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Result<()> {
+    let args = args.into_iter().filter(|a| a != "--bench");
     let matches = command(registry).get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).map_err(|e| e.exit())?;
     match cli.command {

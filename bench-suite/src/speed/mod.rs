@@ -53,6 +53,14 @@ impl Sizes {
     };
 }
 
+/// Every bench — [`ops`] and [`mix`] at [`Sizes::FULL`] — on the bounded strategies of
+/// `registry`: what `cargo bench -p bench-suite` runs, for a cache author's own `benches/`.
+pub fn all(c: &mut Criterion, registry: &crate::strategies::Registry) {
+    let caches = registry.caches();
+    ops(c, &caches, &Sizes::FULL);
+    mix(c, &caches, &Sizes::FULL);
+}
+
 /// A TTL that does not pass during a bench.
 pub const LONG: Duration = Duration::from_secs(86_400);
 

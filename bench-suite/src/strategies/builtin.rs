@@ -5,10 +5,9 @@
 use cache_adapters::{
     CachedTtlCache, LruTtlCache, MokaCache, MokaPolicy, QuickTtlCache, StrettoCache,
 };
-use cache_core::ExpiringCache;
 use cache_weakfifo::{Policy, TtlFifoCache, WeakFifoCache};
 
-use super::{BenchClock, Build, HashMapBaseline, Key, Strategy, Value};
+use super::{HashMapBaseline, Strategy};
 
 /// The hasher moka and quick_cache get here: foldhash with a fixed seed. With their default,
 /// randomly seeded hashers, how their internal tables and shards fill — and so their byte
@@ -18,57 +17,39 @@ pub fn fixed_hasher() -> foldhash::fast::FixedState {
     foldhash::fast::FixedState::with_seed(0x00CA_C4EB_E4C4)
 }
 
-/// Defines a unit struct that implements [`Build`] with the given expression, where
-/// `capacity` and `clock` are in scope.
-macro_rules! builder {
-    ($name:ident, |$capacity:ident, $clock:ident| $make:expr) => {
-        struct $name;
-
-        impl Build for $name {
-            fn build<K: Key, V: Value, C: BenchClock>(
-                &self,
-                $capacity: usize,
-                $clock: C,
-            ) -> Box<dyn ExpiringCache<K, V>> {
-                Box::new($make)
-            }
-        }
-    };
-}
-
-builder!(Weakfifo, |capacity, clock| WeakFifoCache::with_clock(
+crate::builder!(Weakfifo, |capacity, clock| WeakFifoCache::with_clock(
     capacity, clock
 ));
-builder!(Ttlfifo, |capacity, clock| TtlFifoCache::builder(capacity)
+crate::builder!(Ttlfifo, |capacity, clock| TtlFifoCache::builder(capacity)
     .clock(clock)
     .hasher(fixed_hasher())
     .build());
-builder!(TtlfifoS3, |capacity, clock| TtlFifoCache::builder(capacity)
+crate::builder!(TtlfifoS3, |capacity, clock| TtlFifoCache::builder(capacity)
     .policy(Policy::S3Fifo)
     .clock(clock)
     .hasher(fixed_hasher())
     .build());
-builder!(Moka, |capacity, clock| MokaCache::with_hasher(
+crate::builder!(Moka, |capacity, clock| MokaCache::with_hasher(
     capacity as u64,
     clock,
     MokaPolicy::TinyLfu,
     fixed_hasher()
 ));
-builder!(Lru, |capacity, clock| LruTtlCache::with_clock(
+crate::builder!(Lru, |capacity, clock| LruTtlCache::with_clock(
     capacity, clock
 ));
-builder!(Quick, |capacity, clock| QuickTtlCache::with_hasher(
+crate::builder!(Quick, |capacity, clock| QuickTtlCache::with_hasher(
     capacity,
     clock,
     fixed_hasher()
 ));
-builder!(Cached, |capacity, clock| CachedTtlCache::with_clock(
+crate::builder!(Cached, |capacity, clock| CachedTtlCache::with_clock(
     capacity, clock
 ));
-builder!(Stretto, |capacity, clock| StrettoCache::with_clock(
+crate::builder!(Stretto, |capacity, clock| StrettoCache::with_clock(
     capacity, clock
 ));
-builder!(Hashmap, |_capacity, clock| HashMapBaseline::with_clock(
+crate::builder!(Hashmap, |_capacity, clock| HashMapBaseline::with_clock(
     clock
 ));
 
