@@ -358,13 +358,7 @@ where
     if !caps.expiry_follows_clock {
         return skipped("max_ttl_never_expires", NO_CLOCK);
     }
-    clock.advance(secs(100 * 365 * 24 * 3600)); // t = 100 years
-    assert_eq!(
-        cache.get_ex(&1),
-        Some(10),
-        "Duration::MAX must never expire"
-    );
-    clock.set(Timestamp::MAX); // the end of time
+    clock.set(Timestamp::MAX); // the end of time (a deadline of "a long time" would have passed)
     assert_eq!(
         cache.get_ex(&1),
         Some(10),
