@@ -13,8 +13,9 @@
 //! | `quick_cache` | [`QuickTtlCache`] | [`quick_cache::sync::Cache`](::quick_cache::sync::Cache) 0.7 | when read (the read removes it) or when its eviction pushes it out — and entries admitted while it filled (its hot section) are not pushed out by a stream of new keys; never otherwise |
 //! | `cached` | [`CachedTtlCache`] | [`cached::ExpiringLruCache`](::cached::ExpiringLruCache) 4.1 in a `Mutex` | when read or overwritten, when LRU order pushes it out, or in [`maintain`](cache_core::ExpiringCache::maintain) (`evict()`), on the injected clock; never otherwise |
 //! | `stretto` | [`StrettoCache`] | [`stretto::Cache`](::stretto::Cache) 0.9 | in stretto's background sweep, in time buckets, once *real* time has passed the deadline; not when read |
+//! | `redis` | [`RedisCache`] | a Redis server, on [`redis`](::redis) 1.8's blocking connection | in the server: lazily when a key is read, and in its active expiry cycle (about ten times a second), on the server's real clock |
 //!
-//! All five features are on by default; each builds and tests alone
+//! All six features are on by default; each builds and tests alone
 //! (`--no-default-features --features lru`, ...).
 //!
 //! ```
@@ -44,6 +45,8 @@ mod lru;
 mod moka;
 #[cfg(feature = "quick_cache")]
 mod quick_cache;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "stretto")]
 mod stretto;
 
@@ -55,6 +58,8 @@ pub use crate::lru::LruTtlCache;
 pub use crate::moka::{MokaCache, MokaPolicy};
 #[cfg(feature = "quick_cache")]
 pub use crate::quick_cache::QuickTtlCache;
+#[cfg(feature = "redis")]
+pub use crate::redis::{LocalRedis, RedisCache, ServerMemory};
 #[cfg(feature = "stretto")]
 pub use crate::stretto::StrettoCache;
 

@@ -1,0 +1,296 @@
+//! [`RedisCache`]: a Redis server behind the contract, on the `redis` crate's blocking
+//! connection.
+//!
+//! # How TTL works here
+//!
+//! As with moka, two deadlines for two jobs. The **authoritative** deadline, from the injected
+//! [`Clock`], is stored with the value — the stored string is the deadline (8 bytes, big-endian
+//! nanoseconds) followed by the value's bytes — and `get_ex` checks it, so `get_ex` is exact on
+//! any clock. Redis's **own** expiry, set with `SET key value PX ms` to the time left until that
+//! deadline (rounded up to the millisecond, so Redis never drops a live entry), lets Redis free
+//! the key; it runs on Redis's clock, which cannot be injected. A TTL of `Duration::MAX` stores
+//! the key without an expiry (`SET` alone; likewise for TTLs beyond a century, which Redis's
+//! millisecond arithmetic cannot take). A TTL under a millisecond is live only at the instant it
+//! was set (the contract): the adapter deletes the key instead (`DEL`), so no older value of it
+//! survives either.
+//!
+//! # When expired entries leave memory
+//!
+//! When Redis reclaims them, on its own: lazily when a key is read, and in its active expiry
+//! cycle, which samples keys with a TTL about ten times a second and keeps going while more than
+//! about a tenth of the sample is stale. `get_ex` of an expired entry leaves it to Redis (it
+//! does not `DEL` it): the report measures Redis's own reclamation.
+//! [`maintain`](cache_core::ExpiringCache::maintain) does nothing.
+//!
+//! # Resident count, capacity, errors
+//!
+//! [`resident_len`](cache_core::ExpiringCache::resident_len) is `DBSIZE`: every key of the
+//! connection's database, expired ones not yet reclaimed included — give the cache a database
+//! of its own. No capacity is enforced: Redis bounds memory with `maxmemory`, not a count, and
+//! the adapter sets none. The contract has no error channel, so a failed command is a miss for
+//! `get_ex` and a dropped write for `set_ex`; every failure is counted ([`RedisCache::errors`])
+//! and the connection is opened again on the next call.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+mod server;
+
+pub use server::LocalRedis;
+
+use ::redis::{Client, Cmd, Connection, FromRedisValue, RedisResult, ToRedisArgs, Value};
+use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
+
+/// The longest expiry handed to Redis; longer TTLs are stored without one (our deadline still
+/// decides `get_ex`).
+const LONGEST_PX: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// Redis, as an expiring cache of `K` → `V`.
+pub struct RedisCache<K, V, C: Clock = SystemClock> {
+    client: Client,
+    conn: Mutex<Option<Connection>>,
+    clock: C,
+    errors: AtomicU64,
+    _types: PhantomData<fn(K) -> V>,
+}
+
+impl<K, V> RedisCache<K, V, SystemClock> {
+    /// A cache on the server at `url` (`redis://127.0.0.1:6379/0`), on the real clock.
+    pub fn connect(url: &str) -> RedisResult<Self> {
+        Self::connect_with_clock(url, SystemClock::new())
+    }
+}
+
+impl<K, V, C: Clock> RedisCache<K, V, C> {
+    /// A cache on the server at `url`, on `clock`. Fails if the server cannot be reached now.
+    pub fn connect_with_clock(url: &str, clock: C) -> RedisResult<Self> {
+        let client = Client::open(url)?;
+        let conn = client.get_connection()?;
+        Ok(RedisCache {
+            client,
+            conn: Mutex::new(Some(conn)),
+            clock,
+            errors: AtomicU64::new(0),
+            _types: PhantomData,
+        })
+    }
+
+    /// Commands that failed so far (a failed `get_ex` was answered with a miss, a failed `set_ex`
+    /// dropped its write).
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    /// Deletes every key of the connection's database (`FLUSHDB`): for a database the cache has
+    /// to itself, which a measurement wants empty at the start.
+    pub fn flush_db(&self) -> RedisResult<()> {
+        self.direct(&::redis::cmd("FLUSHDB"))
+    }
+
+    /// The server's memory now, from `INFO memory`.
+    pub fn server_memory(&self) -> RedisResult<ServerMemory> {
+        let info: String = self.direct(::redis::cmd("INFO").arg("memory"))?;
+        ServerMemory::parse(&info).ok_or_else(|| {
+            ::redis::RedisError::from((
+                ::redis::ErrorKind::Parse,
+                "INFO memory without used_memory, used_memory_rss or mem_allocator",
+            ))
+        })
+    }
+
+    /// Runs `cmd` and returns its error instead of counting it (for the calls outside the
+    /// contract).
+    fn direct<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        let mut guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(self.client.get_connection()?);
+        }
+        let conn = guard.as_mut().expect("a connection was just opened");
+        let result = cmd.query(conn);
+        if result.is_err() {
+            *guard = None;
+        }
+        result
+    }
+
+    /// Runs `cmd` on the connection, opening it again first if an earlier command failed;
+    /// counts a failure and returns `None`. The command is built (the key's and value's
+    /// `ToRedisArgs` ran) before the lock is taken, and the answer is decoded into `V` after it
+    /// is released, so a panic in the user's code never happens while the connection is held.
+    fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Option<T> {
+        let mut guard: MutexGuard<'_, Option<Connection>> =
+            self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = self.client.get_connection().ok();
+        }
+        match guard.as_mut().map(|c| cmd.query(c)) {
+            Some(Ok(v)) => Some(v),
+            _ => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                *guard = None;
+                None
+            }
+        }
+    }
+
+    /// Runs a command that answers with a number, e.g. `DBSIZE`.
+    fn number(&self, name: &str) -> Option<u64> {
+        self.query(&::redis::cmd(name))
+    }
+}
+
+/// A server's memory, from `INFO memory`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerMemory {
+    /// `used_memory`: bytes the server's allocator holds for it, data and overhead.
+    pub used_memory: u64,
+    /// `used_memory_rss`: the server process's resident set, as the operating system sees it.
+    pub used_memory_rss: u64,
+    /// `mem_allocator`: the allocator the server was built with (`jemalloc-5.3.0`).
+    pub allocator: String,
+}
+
+impl ServerMemory {
+    fn parse(info: &str) -> Option<ServerMemory> {
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.trim_end().strip_prefix(name)?.strip_prefix(':'))
+        };
+        Some(ServerMemory {
+            used_memory: field("used_memory")?.parse().ok()?,
+            used_memory_rss: field("used_memory_rss")?.parse().ok()?,
+            allocator: field("mem_allocator")?.to_owned(),
+        })
+    }
+}
+
+/// Redis's expiry for `ttl`: whole milliseconds, rounded up, so Redis never frees a key before
+/// our deadline (called only for `1 ms <= ttl <= LONGEST_PX`).
+fn px(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
+/// The stored string: the deadline, then the value's one argument's bytes.
+fn encode<V: ToRedisArgs>(deadline: Timestamp, value: &V) -> Option<Vec<u8>> {
+    let mut args = value.to_redis_args();
+    if args.len() != 1 {
+        return None;
+    }
+    let mut out = deadline.as_nanos().to_be_bytes().to_vec();
+    out.append(&mut args[0]);
+    Some(out)
+}
+
+fn decode<V: FromRedisValue>(stored: Vec<u8>) -> Option<(Timestamp, V)> {
+    let (dl, rest) = stored.split_at_checked(8)?;
+    let dl = Timestamp::from_nanos(u64::from_be_bytes(dl.try_into().ok()?));
+    let value = V::from_redis_value(Value::BulkString(rest.to_vec())).ok()?;
+    Some((dl, value))
+}
+
+impl<K, V, C> ExpiringCache<K, V> for RedisCache<K, V, C>
+where
+    K: ToRedisArgs + Send + Sync,
+    V: ToRedisArgs + FromRedisValue + Send + Sync,
+    C: Clock,
+{
+    /// `GET`: a miss when the key is absent or its stored deadline has passed on our clock.
+    fn get_ex(&self, key: &K) -> Option<V> {
+        let now = self.clock.now();
+        let stored: Option<Vec<u8>> = self.query(::redis::cmd("GET").arg(key))?;
+        let (dl, value) = match decode::<V>(stored?) {
+            Some(found) => found,
+            None => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+        };
+        is_live(dl, now).then_some(value)
+    }
+
+    /// `SET key value PX ms`, `SET key value` for no expiry, `DEL key` for a TTL under 1 ms.
+    fn set_ex(&self, key: K, value: V, ttl: Duration) {
+        let dl = deadline(self.clock.now(), ttl);
+        if ttl < Duration::from_millis(1) {
+            let _: Option<()> = self.query(::redis::cmd("DEL").arg(&key));
+            return;
+        }
+        let Some(stored) = encode(dl, &value) else {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(&key).arg(stored);
+        if ttl <= LONGEST_PX {
+            cmd.arg("PX").arg(px(ttl));
+        }
+        let _: Option<()> = self.query(&cmd);
+    }
+
+    /// `DBSIZE`: every key of the database, expired ones not yet reclaimed included.
+    fn resident_len(&self) -> usize {
+        self.number("DBSIZE").unwrap_or(0) as usize
+    }
+
+    /// Nothing: Redis reclaims expired keys on its own (lazily on access, and in its active
+    /// expiry cycle).
+    fn maintain(&self) {}
+}
+
+impl<K, V, C: Clock> fmt::Debug for RedisCache<K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("errors", &self.errors())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_string_is_the_deadline_then_the_value() {
+        let stored = encode(Timestamp::from_nanos(258), &"v".to_owned()).unwrap();
+        assert_eq!(stored, [0, 0, 0, 0, 0, 0, 1, 2, b'v']);
+        assert_eq!(
+            decode::<String>(stored),
+            Some((Timestamp::from_nanos(258), "v".to_owned()))
+        );
+        assert_eq!(
+            decode::<u64>(vec![0, 1, 2]),
+            None,
+            "too short for a deadline"
+        );
+        let n = encode(Timestamp::MAX, &42u64).unwrap();
+        assert_eq!(decode::<u64>(n), Some((Timestamp::MAX, 42)));
+    }
+
+    #[test]
+    fn info_memory_is_read_field_by_field() {
+        let info = "# Memory\r\nused_memory:1016496\r\nused_memory_human:992.67K\r\n\
+                    used_memory_rss:7626752\r\nused_memory_rss_human:7.27M\r\n\
+                    mem_allocator:jemalloc-5.3.0\r\n";
+        assert_eq!(
+            ServerMemory::parse(info),
+            Some(ServerMemory {
+                used_memory: 1_016_496,
+                used_memory_rss: 7_626_752,
+                allocator: "jemalloc-5.3.0".to_owned(),
+            })
+        );
+        assert_eq!(ServerMemory::parse("used_memory:12\r\n"), None);
+    }
+
+    #[test]
+    fn redis_expiry_is_rounded_up_to_the_millisecond() {
+        assert_eq!(px(Duration::from_millis(1)), 1);
+        assert_eq!(px(Duration::from_nanos(1_000_001)), 2);
+        assert_eq!(px(Duration::from_micros(2_999)), 3);
+        assert_eq!(px(Duration::from_secs(3600)), 3_600_000);
+        assert_eq!(px(LONGEST_PX), LONGEST_PX.as_millis() as u64);
+    }
+}
