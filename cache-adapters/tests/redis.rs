@@ -54,6 +54,48 @@ fn redis_frees_expired_keys_in_real_time_without_a_read() {
 }
 
 #[test]
+fn a_batch_is_one_pipeline_that_stores_what_set_ex_would() {
+    let Some(server) =
+        support::redis_server("a_batch_is_one_pipeline_that_stores_what_set_ex_would")
+    else {
+        return;
+    };
+    let c = cache::<String, String>(&server);
+    let entries = || {
+        (0..1_000u64).map(|i| {
+            let (key, value) = (format!("user_id_{i:012}"), format!("{i:08X}"));
+            (key, value, Duration::from_secs(1800))
+        })
+    };
+    // A command's first call allocates its latency histogram (about 25 KB in Redis 7): call
+    // each one before measuring.
+    c.set_ex_many(entries().collect());
+    entries().for_each(|(k, v, ttl)| c.set_ex(k, v, ttl));
+    assert_eq!(c.resident_len(), 1_000);
+    let mut grew = Vec::new();
+    for batched in [false, true, false, true] {
+        c.flush_db().unwrap();
+        let empty = c.settled_memory().unwrap().data();
+        if batched {
+            c.set_ex_many(entries().collect());
+        } else {
+            entries().for_each(|(k, v, ttl)| c.set_ex(k, v, ttl));
+        }
+        assert_eq!(c.resident_len(), 1_000);
+        grew.push(c.settled_memory().unwrap().data() - empty);
+    }
+    assert_eq!(
+        c.get_ex(&"user_id_000000000999".to_owned()),
+        Some("000003E7".to_owned())
+    );
+    assert!(
+        grew.iter().all(|&g| g.abs_diff(grew[0]) * 100 <= grew[0]),
+        "the same keys take the same memory, one by one or in a batch: {grew:?} bytes"
+    );
+    assert_eq!(c.errors(), 0);
+}
+
+#[test]
 fn dbsize_counts_an_expired_key_until_redis_frees_it() {
     let Some(server) = support::redis_server("dbsize_counts_an_expired_key_until_redis_frees_it")
     else {
@@ -168,4 +210,55 @@ fn a_missing_program_is_reported_as_not_found() {
         err.to_string().contains("/nonexistent/redis-server"),
         "{err}"
     );
+}
+
+/// Run by [`the_server_is_stopped_when_its_owner_is_killed`] in a child process: starts a
+/// server, says where it is, and waits to be killed.
+#[test]
+#[ignore = "a helper: run by the_server_is_stopped_when_its_owner_is_killed"]
+fn helper_start_a_server_and_wait() {
+    if std::env::var_os("LOCAL_REDIS_HELPER").is_none() {
+        return;
+    }
+    let server = LocalRedis::start("redis-server").unwrap();
+    println!("READY {} {}", server.pid(), server.dir().display());
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_is_stopped_when_its_owner_is_killed() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+
+    // Only to find out whether a server can start here at all.
+    if support::redis_server("the_server_is_stopped_when_its_owner_is_killed").is_none() {
+        return;
+    }
+    let mut owner = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "helper_start_a_server_and_wait"])
+        .args(["--nocapture", "--test-threads", "1"])
+        .env("LOCAL_REDIS_HELPER", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = std::io::BufReader::new(owner.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.split_once("READY ").map(|(_, at)| at.to_owned()))
+        .expect("the helper starts a server");
+    let (pid, dir) = ready.split_once(' ').unwrap();
+    let (proc_entry, dir) = (
+        std::path::Path::new("/proc").join(pid),
+        std::path::PathBuf::from(dir),
+    );
+    assert!(proc_entry.exists() && dir.is_dir(), "the server runs");
+    owner.kill().unwrap(); // SIGKILL: no destructor runs in the owner
+    owner.wait().unwrap();
+    let since = Instant::now();
+    while (proc_entry.exists() || dir.exists()) && since.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!proc_entry.exists(), "the server outlived its owner");
+    assert!(!dir.exists(), "its directory outlived its owner");
 }

@@ -112,6 +112,16 @@ pub trait ExpiringCache<K, V>: Send + Sync {
     /// **May** evict other entries (or decline this one) to respect the capacity.
     fn set_ex(&self, key: K, value: V, ttl: Duration);
 
+    /// Stores every entry of `entries`, in order, exactly as that many [`set_ex`](Self::set_ex)
+    /// calls would: a later entry of a key replaces an earlier one, and the same rules apply.
+    /// The default makes those calls; an implementation whose writes are round trips to a server
+    /// sends them together (the report fills a cache server's footprint rows this way).
+    fn set_ex_many(&self, entries: Vec<(K, V, Duration)>) {
+        for (key, value, ttl) in entries {
+            self.set_ex(key, value, ttl);
+        }
+    }
+
     /// The number of entries physically held right now, expired ones included.
     ///
     /// This is memory actually in use, not the number of live keys. Implementations whose count
@@ -133,6 +143,9 @@ macro_rules! forward_expiring_cache {
             }
             fn set_ex(&self, key: K, value: V, ttl: Duration) {
                 (**self).set_ex(key, value, ttl)
+            }
+            fn set_ex_many(&self, entries: Vec<(K, V, Duration)>) {
+                (**self).set_ex_many(entries)
             }
             fn resident_len(&self) -> usize {
                 (**self).resident_len()

@@ -44,6 +44,10 @@ enum Fault {
     PanicsOnItsOwn,
     /// Forgets the entry it evicts instead of dropping it.
     LeaksEvicted,
+    /// Applies a `set_ex_many` batch last entry first (so an earlier entry of a key wins).
+    BatchInReverse,
+    /// Sends a `set_ex_many` batch with one TTL for all, its first entry's.
+    BatchSharesOneTtl,
 }
 
 /// Key → (value, deadline), and the keys in insertion order.
@@ -155,6 +159,22 @@ where
         order.push_back(key);
     }
 
+    fn set_ex_many(&self, mut entries: Vec<(K, V, Duration)>) {
+        match self.fault {
+            Fault::BatchInReverse => entries.reverse(),
+            Fault::BatchSharesOneTtl => {
+                let first = entries.first().map(|e| e.2);
+                for e in &mut entries {
+                    e.2 = first.unwrap_or(e.2);
+                }
+            }
+            _ => {}
+        }
+        for (key, value, ttl) in entries {
+            self.set_ex(key, value, ttl);
+        }
+    }
+
     fn resident_len(&self) -> usize {
         self.lock().0.len()
     }
@@ -200,7 +220,7 @@ fn a_correct_cache_passes_every_scenario_and_skips_none() {
         |clock, capacity| Faulty::new(Fault::None, clock, capacity),
         CAPS,
     );
-    assert_eq!(results.len(), 12, "every scenario ran");
+    assert_eq!(results.len(), 13, "every scenario ran");
     for r in results {
         assert_eq!(r.outcome, Ok(Outcome::Passed), "scenario {}", r.name);
     }
@@ -315,6 +335,15 @@ fn the_panic_scenario_checks_values_capacity_drops_and_its_own_panics() {
     );
     let err = under_panics(Fault::PanicsOnItsOwn).unwrap_err();
     assert!(err.contains("a panic of the cache's own"), "{err}");
+}
+
+#[test]
+fn a_batch_applied_out_of_order_or_with_one_ttl_is_caught() {
+    assert_caught_by(Fault::BatchInReverse, &["set_ex_many_is_set_ex_in_order"]);
+    assert_caught_by(
+        Fault::BatchSharesOneTtl,
+        &["set_ex_many_is_set_ex_in_order"],
+    );
 }
 
 #[test]

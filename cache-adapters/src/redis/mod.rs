@@ -29,12 +29,18 @@
 //! of its own. No capacity is enforced: Redis bounds memory with `maxmemory`, not a count, and
 //! the adapter sets none. The contract has no error channel, so a failed command is a miss for
 //! `get_ex` and a dropped write for `set_ex`; every failure is counted ([`RedisCache::errors`])
-//! and the connection is opened again on the next call.
+//! and the connection it happened on is dropped (a new one is opened on the next call).
+//!
+//! # Threads
+//!
+//! The cache keeps a pool of connections: a call takes an idle one, or opens one, and gives it
+//! back after its round trip, so threads sharing the cache do not queue behind one connection.
+//! The pool grows to the number of calls in flight at once.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 mod server;
@@ -51,7 +57,9 @@ const LONGEST_PX: Duration = Duration::from_secs(100 * 365 * 86_400);
 /// Redis, as an expiring cache of `K` → `V`.
 pub struct RedisCache<K, V, C: Clock = SystemClock> {
     client: Client,
-    conn: Mutex<Option<Connection>>,
+    /// Open connections not in use: a call takes one (or opens one), so threads do not wait
+    /// for each other's round trips.
+    idle: Mutex<Vec<Connection>>,
     clock: C,
     errors: AtomicU64,
     _types: PhantomData<fn(K) -> V>,
@@ -71,7 +79,7 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
         let conn = client.get_connection()?;
         Ok(RedisCache {
             client,
-            conn: Mutex::new(Some(conn)),
+            idle: Mutex::new(vec![conn]),
             clock,
             errors: AtomicU64::new(0),
             _types: PhantomData,
@@ -96,44 +104,91 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
         ServerMemory::parse(&info).ok_or_else(|| {
             ::redis::RedisError::from((
                 ::redis::ErrorKind::Parse,
-                "INFO memory without used_memory, used_memory_rss or mem_allocator",
+                "INFO memory without used_memory, used_memory_rss, mem_clients_normal or mem_allocator",
             ))
         })
     }
 
-    /// Runs `cmd` and returns its error instead of counting it (for the calls outside the
-    /// contract).
-    fn direct<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
-        let mut guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        if guard.is_none() {
-            *guard = Some(self.client.get_connection()?);
+    /// The server's memory once it has settled: `INFO memory` read every 100 ms until two reads
+    /// agree on [`ServerMemory::data`] (at most 3 s). Redis resizes its tables incrementally and
+    /// finishes in its cron, ten times a second, so a read right after a fill can catch both
+    /// the old and the new table.
+    pub fn settled_memory(&self) -> RedisResult<ServerMemory> {
+        let mut last = self.server_memory()?;
+        for _ in 0..30 {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = self.server_memory()?;
+            if now.data() == last.data() {
+                return Ok(now);
+            }
+            last = now;
         }
-        let conn = guard.as_mut().expect("a connection was just opened");
-        let result = cmd.query(conn);
-        if result.is_err() {
-            *guard = None;
-        }
-        result
+        Ok(last)
     }
 
-    /// Runs `cmd` on the connection, opening it again first if an earlier command failed;
-    /// counts a failure and returns `None`. The command is built (the key's and value's
-    /// `ToRedisArgs` ran) before the lock is taken, and the answer is decoded into `V` after it
-    /// is released, so a panic in the user's code never happens while the connection is held.
+    /// Runs `cmd` on an idle connection, or a new one, and returns its error instead of
+    /// counting it.
+    fn direct<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        self.on_connection(|c| cmd.query(c))
+    }
+
+    /// Runs `f` on an idle connection, or a new one. The connection goes back to the idle ones
+    /// if `f` succeeded and is dropped otherwise (a new one is opened next time).
+    fn on_connection<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> RedisResult<T>,
+    ) -> RedisResult<T> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut conn = match idle {
+            Some(c) => c,
+            None => self.client.get_connection()?,
+        };
+        let answer = f(&mut conn)?;
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        Ok(answer)
+    }
+
+    /// The command that stores `value` under `key` for `ttl`: `SET key value PX ms`, `SET key
+    /// value` for no expiry, `DEL key` for a TTL under 1 ms; `None` (counted as a failure) if
+    /// the value is not one Redis argument.
+    fn set_command(&self, key: &K, value: &V, ttl: Duration) -> Option<Cmd>
+    where
+        K: ToRedisArgs,
+        V: ToRedisArgs,
+    {
+        if ttl < Duration::from_millis(1) {
+            let mut del = ::redis::cmd("DEL");
+            del.arg(key);
+            return Some(del);
+        }
+        let Some(stored) = encode(deadline(self.clock.now(), ttl), value) else {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        let mut set = ::redis::cmd("SET");
+        set.arg(key).arg(stored);
+        if ttl <= LONGEST_PX {
+            set.arg("PX").arg(px(ttl));
+        }
+        Some(set)
+    }
+
+    /// [`direct`](Self::direct), counting a failure and returning `None` for it. The command was
+    /// built (the key's and value's `ToRedisArgs` ran) before, and the answer is decoded into
+    /// `V` after, so the user's code never runs while a lock is held.
     fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Option<T> {
-        let mut guard: MutexGuard<'_, Option<Connection>> =
-            self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        if guard.is_none() {
-            *guard = self.client.get_connection().ok();
+        let answer = self.direct(cmd);
+        if answer.is_err() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        match guard.as_mut().map(|c| cmd.query(c)) {
-            Some(Ok(v)) => Some(v),
-            _ => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-                *guard = None;
-                None
-            }
-        }
+        answer.ok()
     }
 
     /// Runs a command that answers with a number, e.g. `DBSIZE`.
@@ -149,11 +204,19 @@ pub struct ServerMemory {
     pub used_memory: u64,
     /// `used_memory_rss`: the server process's resident set, as the operating system sees it.
     pub used_memory_rss: u64,
+    /// `mem_clients_normal`: the part of `used_memory` that is connections' buffers (a
+    /// pipelined batch's commands wait in one until they run).
+    pub clients: u64,
     /// `mem_allocator`: the allocator the server was built with (`jemalloc-5.3.0`).
     pub allocator: String,
 }
 
 impl ServerMemory {
+    /// `used_memory` without the connections' buffers: what the data costs.
+    pub fn data(&self) -> u64 {
+        self.used_memory.saturating_sub(self.clients)
+    }
+
     fn parse(info: &str) -> Option<ServerMemory> {
         let field = |name: &str| {
             info.lines()
@@ -162,6 +225,7 @@ impl ServerMemory {
         Some(ServerMemory {
             used_memory: field("used_memory")?.parse().ok()?,
             used_memory_rss: field("used_memory_rss")?.parse().ok()?,
+            clients: field("mem_clients_normal")?.parse().ok()?,
             allocator: field("mem_allocator")?.to_owned(),
         })
     }
@@ -213,21 +277,24 @@ where
 
     /// `SET key value PX ms`, `SET key value` for no expiry, `DEL key` for a TTL under 1 ms.
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
-        let dl = deadline(self.clock.now(), ttl);
-        if ttl < Duration::from_millis(1) {
-            let _: Option<()> = self.query(::redis::cmd("DEL").arg(&key));
-            return;
+        if let Some(cmd) = self.set_command(&key, &value, ttl) {
+            let _: Option<()> = self.query(&cmd);
         }
-        let Some(stored) = encode(dl, &value) else {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(&key).arg(stored);
-        if ttl <= LONGEST_PX {
-            cmd.arg("PX").arg(px(ttl));
+    }
+
+    /// The same commands as [`set_ex`](Self::set_ex), in order, in one pipeline: one round
+    /// trip for the batch. A failed batch counts one failure per command.
+    fn set_ex_many(&self, entries: Vec<(K, V, Duration)>) {
+        let mut pipe = ::redis::pipe();
+        for (key, value, ttl) in &entries {
+            if let Some(cmd) = self.set_command(key, value, *ttl) {
+                pipe.add_command(cmd).ignore();
+            }
         }
-        let _: Option<()> = self.query(&cmd);
+        let commands = pipe.cmd_iter().count() as u64;
+        if commands > 0 && self.on_connection(|c| pipe.query::<()>(c)).is_err() {
+            self.errors.fetch_add(commands, Ordering::Relaxed);
+        }
     }
 
     /// `DBSIZE`: every key of the database, expired ones not yet reclaimed included.
@@ -273,16 +340,20 @@ mod tests {
     fn info_memory_is_read_field_by_field() {
         let info = "# Memory\r\nused_memory:1016496\r\nused_memory_human:992.67K\r\n\
                     used_memory_rss:7626752\r\nused_memory_rss_human:7.27M\r\n\
+                    mem_clients_slaves:0\r\nmem_clients_normal:20496\r\n\
                     mem_allocator:jemalloc-5.3.0\r\n";
         assert_eq!(
             ServerMemory::parse(info),
             Some(ServerMemory {
                 used_memory: 1_016_496,
                 used_memory_rss: 7_626_752,
+                clients: 20_496,
                 allocator: "jemalloc-5.3.0".to_owned(),
             })
         );
         assert_eq!(ServerMemory::parse("used_memory:12\r\n"), None);
+        let m = ServerMemory::parse(info).unwrap();
+        assert_eq!(m.data(), 1_016_496 - 20_496);
     }
 
     #[test]

@@ -474,6 +474,60 @@ where
     Outcome::Passed
 }
 
+/// `set_ex_many` is that many `set_ex` calls, in order: the last entry of a key wins, with its
+/// own deadline; zero and `Duration::MAX` TTLs keep their meaning.
+pub fn set_ex_many_is_set_ex_in_order<C, F>(make: F, caps: Capabilities) -> Outcome
+where
+    F: Fn(ManualClock, usize) -> C,
+    C: ExpiringCache<u64, u64>,
+{
+    let clock = ManualClock::new();
+    let cache = make(clock.clone(), CAPACITY);
+    cache.set_ex_many(Vec::new());
+    assert_eq!(cache.resident_len(), 0, "an empty batch stores nothing");
+    cache.set_ex(5, 50, LONG);
+    cache.set_ex_many(vec![
+        (1, 10, secs(100)),
+        (2, 20, secs(10)),
+        (1, 11, secs(20)), // replaces (1, 10) and its deadline
+        (3, 30, Duration::ZERO),
+        (4, 40, Duration::MAX),
+        (5, 51, secs(10)), // replaces an entry set before the batch
+    ]);
+    for (k, v) in [(1, 11), (2, 20), (4, 40), (5, 51)] {
+        assert_eq!(cache.get_ex(&k), Some(v), "key {k} after the batch");
+    }
+    if !caps.expiry_follows_clock {
+        return skipped("set_ex_many_is_set_ex_in_order", NO_CLOCK);
+    }
+    clock.advance(secs(11)); // t = 11 s
+    assert_eq!(cache.get_ex(&2), None, "key 2's deadline was t = 10 s");
+    assert_eq!(
+        cache.get_ex(&5),
+        None,
+        "the batch's deadline replaced key 5's"
+    );
+    assert_eq!(
+        cache.get_ex(&3),
+        None,
+        "a zero TTL in a batch is live only at its instant"
+    );
+    assert_eq!(
+        cache.get_ex(&1),
+        Some(11),
+        "the later entry's deadline, t = 20 s"
+    );
+    clock.advance(secs(10)); // t = 21 s: past the later deadline, before the earlier one
+    assert_eq!(
+        cache.get_ex(&1),
+        None,
+        "the earlier entry's deadline is gone"
+    );
+    clock.set(Timestamp::MAX);
+    assert_eq!(cache.get_ex(&4), Some(40), "Duration::MAX never expires");
+    Outcome::Passed
+}
+
 /// A bounded cache holds no more entries (and serves no more distinct hits) than it declares.
 pub fn capacity_is_respected<C, F>(make: F, caps: Capabilities) -> Outcome
 where
@@ -723,6 +777,7 @@ macro_rules! __for_each_scenario {
             overwrite_with_shorter_ttl_replaces_value_and_deadline,
             overwrite_with_longer_ttl_replaces_value_and_deadline,
             no_stale_value_after_overwrite,
+            set_ex_many_is_set_ex_in_order,
             capacity_is_respected,
             expired_entries_never_returned_after_churn,
             maintain_frees_expired_entries,
