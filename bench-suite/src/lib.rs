@@ -9,7 +9,7 @@
 //! - [`report`]: runs the measurements and writes Markdown, JSON, CSV and SVG;
 //! - [`plan`], [`speed`]: the `plan` command and the criterion benches (and `bench-table`);
 //! - [`cli`]: the command line, for the `cachebench` binary and for a cache author's own;
-//! - [`alloc`], [`format`], [`table`], [`shapes`], [`progress`]: what they all share.
+//! - [`alloc`], [`format`](mod@format), [`table`], [`shapes`], [`progress`]: what they all share.
 
 pub mod alloc;
 pub mod cli;

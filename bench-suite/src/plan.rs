@@ -55,6 +55,9 @@ pub struct PlanArgs {
     /// Seed of the scaled retention runs.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Where the `redis` strategy's server comes from.
+    #[command(flatten)]
+    pub redis: crate::strategies::redis::RedisArgs,
 }
 
 /// What the planner works from, validated.
@@ -70,6 +73,8 @@ pub struct Inputs {
     pub value_bytes: usize,
     /// Caches in all: workers × caches per worker.
     pub copies: u64,
+    /// Caches per worker: how many a server shared by every worker holds.
+    pub caches: u64,
 }
 
 /// The article's rule: `maxlen` between 1.1 and 2 × the valid set (rounded up).
@@ -151,6 +156,7 @@ impl Inputs {
             key_bytes: a.key_bytes,
             value_bytes: a.value_bytes,
             copies: a.workers * a.caches,
+            caches: a.caches,
         })
     }
 
@@ -252,7 +258,13 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
     let floor = footprint::measure_floor(&shape, sample).bytes_per_entry;
     let mut rows = Vec::new();
     for s in strategies {
-        let fp = footprint::measure(s, &shape, sample, floor, progress);
+        let fp = footprint::measure(s, &shape, sample, floor, progress)?;
+        // A server is shared by every worker: one copy of each cache, not one per worker.
+        let copies = if s.external().is_some() {
+            inputs.caches
+        } else {
+            inputs.copies
+        };
         let cfg = scaled_run(s, &inputs, args.seed);
         let samples = retention::run(s, &shape, &cfg, progress);
         let end = samples
@@ -270,12 +282,8 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
             bytes_per_entry: fp.total_bytes_per_entry,
             held_fraction,
             live_fraction,
-            full_bytes: memory(fp.total_bytes_per_entry, maxlen, inputs.copies),
-            steady_bytes: memory(
-                fp.total_bytes_per_entry,
-                held_fraction * maxlen,
-                inputs.copies,
-            ),
+            full_bytes: memory(fp.total_bytes_per_entry, maxlen, copies),
+            steady_bytes: memory(fp.total_bytes_per_entry, held_fraction * maxlen, copies),
             clock: cfg.clock,
         });
     }
@@ -362,6 +370,15 @@ impl fmt::Display for Plan {
         )?;
         write!(f, "{}", self.table())?;
         for r in &self.rows {
+            if r.strategy.external().is_some() {
+                writeln!(
+                    f,
+                    "{}: one server shared by every worker, so its memory counts {} cache(s), not \
+                     {}; its bytes per entry are the server's, and its held fraction is what it \
+                     holds (no maxlen: keys leave at their TTL) over maxlen.",
+                    r.strategy, i.caches, i.copies
+                )?;
+            }
             if let Reclamation::RealTime { why } = r.strategy.reclamation() {
                 writeln!(
                     f,
@@ -394,6 +411,7 @@ mod tests {
             strategies: Vec::new(),
             sample: None,
             seed: 1,
+            redis: Default::default(),
         }
     }
 
@@ -407,7 +425,10 @@ mod tests {
     #[test]
     fn inputs_derive_the_valid_set_and_maxlen() {
         let i = Inputs::from_args(&args()).unwrap();
-        assert_eq!((i.valid, i.maxlen, i.copies), (50_000, 100_000, 8));
+        assert_eq!(
+            (i.valid, i.maxlen, i.copies, i.caches),
+            (50_000, 100_000, 8, 2)
+        );
         let mut a = args();
         (a.valid, a.rate, a.ttl) = (None, Some(27.8), Some(1800.0));
         assert_eq!(Inputs::from_args(&a).unwrap().valid, 50_040);

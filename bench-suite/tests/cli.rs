@@ -28,6 +28,11 @@ fn assert_fields(rows: &[Value], fields: &[&str], table: &str) {
             "{table} rows have {field}"
         );
     }
+    let keys = |r: &Value| r.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert!(
+        rows.iter().all(|r| keys(r) == keys(&rows[0])),
+        "every {table} row has the same fields"
+    );
 }
 
 fn read(dir: &Path, file: &str) -> String {
@@ -78,12 +83,17 @@ fn the_quick_report_writes_every_file_and_they_parse() {
             "shape",
             "entries",
             "bytes_per_entry",
-            "allocs_per_entry",
             "payload_bytes_per_entry",
             "fixed_bytes",
+            "counted_by",
         ],
         "footprint",
     );
+    // Allocations are counted in this process's heap only: a cache server's rows say null.
+    for r in fp {
+        let heap = r["counted_by"] == "process heap";
+        assert_eq!(r["allocs_per_entry"].is_number(), heap, "{r}");
+    }
     for shape in ["article", "u64"] {
         for s in std::iter::once("payload_floor").chain(Registry::ours().names()) {
             assert!(
@@ -154,10 +164,22 @@ fn the_quick_report_writes_every_file_and_they_parse() {
             rows.iter().all(|x| x.len() == head.len()),
             "{csv}: complete rows"
         );
-        for name in Registry::ours().names() {
-            assert!(rows.iter().any(|x| &x[0] == name), "{csv} has {name}");
+        for s in Registry::ours().all() {
+            let name = s.name();
+            // A cache server is not replayed (a round trip per request): see below.
+            let replayed = s.external().is_none() || csv != "hit_ratio.csv";
+            assert_eq!(
+                rows.iter().any(|x| &x[0] == name),
+                replayed,
+                "{csv} has {name}: {replayed}"
+            );
         }
     }
+    let md = read(&dir, "report.md");
+    assert!(
+        md.contains("Not replayed: redis — the entries live in a server"),
+        "the hit-ratio section says why redis is not in it"
+    );
     // And in every table of the JSON.
     for table in [
         "footprint",
@@ -166,14 +188,17 @@ fn the_quick_report_writes_every_file_and_they_parse() {
         "scenario",
         "hit_ratio",
     ] {
-        for name in Registry::ours().names() {
-            assert!(
+        for s in Registry::ours().all() {
+            let name = s.name();
+            let replayed = s.external().is_none() || table != "hit_ratio";
+            assert_eq!(
                 json[table]
                     .as_array()
                     .unwrap()
                     .iter()
                     .any(|r| r["strategy"] == name),
-                "report.json {table} has {name}"
+                replayed,
+                "report.json {table} has {name}: {replayed}"
             );
         }
     }
@@ -295,10 +320,20 @@ fn footprint_figures_are_identical_from_run_to_run() {
             )
         };
         let (a, b) = (run(), run());
-        let own_threads = Registry::ours()
+        let registry = Registry::ours();
+        let own_threads = registry
             .get(strategy)
             .is_some_and(|s| s.alloc_scope() == bench_suite::alloc::Scope::Process);
-        if own_threads {
+        let server = registry
+            .get(strategy)
+            .is_some_and(|s| s.external().is_some());
+        if server {
+            // Each run starts its own server: the empty server's ~1 MB holds its port,
+            // directory and client names and start-up state, which vary by a few hundred
+            // bytes from server to server (seen: up to 224 B); the entries cost the same.
+            let close = (a.2 - b.2).abs() <= 1024.0;
+            assert!(a.0 == b.0 && a.1 == b.1 && close, "{strategy}: {a:?} {b:?}");
+        } else if own_threads {
             // Counted process-wide: its own thread's buffers vary by a few bytes with timing.
             let close = |x: f64, y: f64| (x - y).abs() <= 0.001 * y.abs();
             assert!(
@@ -615,5 +650,171 @@ fn a_users_trace_is_replayed_and_bad_trace_input_is_a_clear_error() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expect), "{args:?}: {err}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Redis server for this test, or `None` (with a line on stderr) where this machine has no
+/// `redis-server`; CI must have one.
+fn local_redis(test: &str) -> Option<cache_adapters::LocalRedis> {
+    match cache_adapters::LocalRedis::start("redis-server") {
+        Ok(server) => Some(server),
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must provide redis-server: {why}"
+            );
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_users_redis_is_measured_only_with_leave_to_flush_it() {
+    let Some(server) = local_redis("a_users_redis_is_measured_only_with_leave_to_flush_it") else {
+        return;
+    };
+    let db = cache_adapters::RedisCache::<String, String>::connect(&server.url()).unwrap();
+    use cache_core::ExpiringCache as _;
+    db.set_ex(
+        "precious".to_owned(),
+        "data".to_owned(),
+        std::time::Duration::MAX,
+    );
+
+    let dir = scratch("redis-url");
+    let base = ["--quick", "--no-progress", "--traces", "none", "--json"];
+    let url = server.url();
+    let out = dir.to_str().unwrap();
+    let refused = cachebench(
+        &[
+            &base[..],
+            &["--strategies", "redis", "--redis-url", &url, "--out", out],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("--redis-flush"),
+        "{err}"
+    );
+    assert_eq!(db.get_ex(&"precious".to_owned()).as_deref(), Some("data"));
+    assert!(!dir.join("report.json").exists(), "nothing was measured");
+
+    let run = cachebench(
+        &[
+            &base[..],
+            &[
+                "--strategies",
+                "redis,ttlfifo",
+                "--redis-url",
+                &url,
+                "--redis-flush",
+            ],
+            &["--out", out],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    let json: Value = serde_json::from_slice(&run.stdout).expect("stdout is JSON");
+    let rows = json["footprint"].as_array().expect("footprint rows");
+    let redis_rows: Vec<_> = rows.iter().filter(|r| r["strategy"] == "redis").collect();
+    assert!(!redis_rows.is_empty(), "{json}");
+    for row in redis_rows {
+        assert!(
+            row["counted_by"].as_str().unwrap().contains("used_memory"),
+            "{row}"
+        );
+        assert!(row["bytes_per_entry"].as_f64().unwrap() > 50.0, "{row}");
+    }
+    assert_eq!(
+        db.get_ex(&"precious".to_owned()),
+        None,
+        "the database was flushed"
+    );
+    assert_eq!(db.errors(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `redis-server` processes whose working directory is `dir`.
+fn servers_in(dir: &Path) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let cwd = std::fs::read_link(entry.path().join("cwd")).unwrap_or_default();
+        if cwd.starts_with(dir)
+            && let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse().ok())
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn ctrl_c_stops_the_reports_redis_server_and_removes_its_files() {
+    let Some(probe) = local_redis("ctrl_c_stops_the_reports_redis_server_and_removes_its_files")
+    else {
+        return;
+    };
+    drop(probe);
+    let tmp = scratch("sigint-tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let dir = scratch("sigint-out");
+    let mut report = Command::new(env!("CARGO_BIN_EXE_cachebench"))
+        .args(["--no-progress", "--strategies", "redis", "--traces", "none"])
+        .args(["--out", dir.to_str().unwrap()])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server_dir = || {
+        std::fs::read_dir(&tmp)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().contains("local-redis-"))
+    };
+    let mut found = None;
+    for _ in 0..400 {
+        found = server_dir().map(|d| (servers_in(&d), d));
+        if found.as_ref().is_some_and(|(pids, _)| !pids.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (pids, started) = found.expect("the report started a Redis server in TMPDIR");
+    assert!(!pids.is_empty(), "a server runs in {}", started.display());
+    let kill = Command::new("kill")
+        .args(["-INT", &report.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = report.wait().unwrap();
+    assert!(!status.success(), "the report was interrupted: {status}");
+    let running = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| !r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(false)
+    };
+    for _ in 0..200 {
+        if !pids.iter().any(|&p| running(p)) && !started.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !pids.iter().any(|&p| running(p)),
+        "redis-server {pids:?} outlived the report"
+    );
+    assert!(!started.exists(), "{} was left behind", started.display());
+    let _ = std::fs::remove_dir_all(&tmp);
     let _ = std::fs::remove_dir_all(&dir);
 }

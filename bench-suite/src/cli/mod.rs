@@ -19,8 +19,9 @@ use crate::alloc;
 use crate::measure::footprint;
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
-use crate::report::{self, ReportConfig, output};
+use crate::report::{self, NotMeasured, ReportConfig, output};
 use crate::speed::table as bench_table;
+use crate::strategies::redis::{self, RedisArgs, RedisOptions};
 use crate::strategies::{Registry, Strategy};
 
 /// Measures what each cache strategy really holds — bytes per entry, expired entries still
@@ -101,6 +102,9 @@ struct ReportArgs {
     /// No progress bars on stderr.
     #[arg(long)]
     no_progress: bool,
+    /// Where the `redis` strategy's server comes from.
+    #[command(flatten)]
+    redis: RedisArgs,
 }
 
 /// The `--strategies` options take the registry's names; clap lists them in `--help` and in
@@ -171,7 +175,8 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
         None => run_report(registry, &cli.report),
         Some(Cmd::Report(args)) => run_report(registry, &args),
         Some(Cmd::Plan(args)) => {
-            let strategies = choose(registry, &args.strategies)?;
+            redis::configure(args.redis.options());
+            let (strategies, _) = choose(registry, &args.strategies, Servers::Measured)?;
             let plan = plan::run(&args, &strategies, &Progress::new(true))?;
             emit(&plan.to_string())
         }
@@ -183,6 +188,14 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
             entries,
         }) => {
             exit_with_parent();
+            // The report hands its cache server down (it has checked it may be flushed).
+            if let Ok(url) = std::env::var(redis::CHILD_URL_VAR) {
+                redis::configure(RedisOptions {
+                    url: Some(url),
+                    flush: true,
+                    ..RedisOptions::default()
+                });
+            }
             let row = footprint::measure_by_name(
                 registry,
                 &strategy,
@@ -213,12 +226,54 @@ fn exit_with_parent() {
     }
 }
 
-/// The strategies named, or all of them.
-fn choose(registry: &Registry, names: &[String]) -> Result<Vec<Strategy>> {
-    if names.is_empty() {
-        return Ok(registry.all().to_vec());
+/// Whether a command measures strategies whose entries live in a server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Servers {
+    /// Yes: they are measured when ready.
+    Measured,
+    /// No (trace replays: millions of round trips): they are left out.
+    LeftOut,
+}
+
+/// The strategies named, or all of them; and the ones left out, with why. A strategy that
+/// cannot be measured here (no server for it) is an error when named, and is left out with one
+/// line on stderr when it was not.
+fn choose(
+    registry: &Registry,
+    names: &[String],
+    servers: Servers,
+) -> Result<(Vec<Strategy>, Vec<NotMeasured>)> {
+    let named = !names.is_empty();
+    let wanted = if named {
+        registry.parse_list(&names.join(","))?
+    } else {
+        registry.all().to_vec()
+    };
+    let (mut chosen, mut left_out) = (Vec::new(), Vec::new());
+    for s in wanted {
+        let ready = match (servers, s.external().is_some()) {
+            (Servers::LeftOut, true) => Err(
+                "its entries live in a server: a replay would be millions of round trips"
+                    .to_owned(),
+            ),
+            _ => s.ready(),
+        };
+        match ready {
+            Ok(()) => chosen.push(s),
+            Err(why) if named => bail!("{s} cannot be measured: {why}"),
+            Err(why) => {
+                eprintln!("{s}: not measured: {why}");
+                left_out.push(NotMeasured {
+                    strategy: s.name(),
+                    why,
+                });
+            }
+        }
     }
-    Ok(registry.parse_list(&names.join(","))?)
+    if chosen.is_empty() {
+        bail!("no strategy can be measured here");
+    }
+    Ok((chosen, left_out))
 }
 
 fn parse_entries(s: &str) -> Result<Vec<usize>> {
@@ -290,7 +345,10 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
              `bench_suite::counting_allocator!();` to the binary"
         );
     }
-    let mut cfg = ReportConfig::new(args.quick, args.seed, choose(registry, &args.strategies)?);
+    redis::configure(args.redis.options());
+    let (strategies, left_out) = choose(registry, &args.strategies, Servers::Measured)?;
+    let mut cfg = ReportConfig::new(args.quick, args.seed, strategies);
+    cfg.not_measured = left_out;
     if let Some(e) = &args.entries {
         cfg.footprint_entries = parse_entries(e)?;
     }
@@ -309,7 +367,13 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
     };
     output::prepare(&out)?;
     let exe = std::env::current_exe().context("cannot find this program to re-run it")?;
-    let runner = |s: &str, shape: &str, n: usize| footprint::in_child(&exe, s, shape, n);
+    let env: Vec<(String, String)> = cfg
+        .strategies
+        .iter()
+        .filter_map(Strategy::external)
+        .flat_map(|e| e.child_env())
+        .collect();
+    let runner = |s: &str, shape: &str, n: usize| footprint::in_child(&exe, &env, s, shape, n);
     let report = report::run(&cfg, &runner, &Progress::new(!args.no_progress))?;
     let files = output::write_all(&out, &report.files()?)?;
     if args.json {
@@ -388,5 +452,72 @@ mod tests {
             unknown.contains("possible values") && unknown.contains("ttlfifo"),
             "{unknown}"
         );
+    }
+
+    /// A registry whose `redis` strategy has no server to start.
+    fn without_redis_server() -> Registry {
+        let missing = redis::RedisOptions {
+            server: Some("/nonexistent/redis-server".into()),
+            ..redis::RedisOptions::default()
+        };
+        let target = std::sync::Arc::new(redis::RedisTarget::with_options(missing));
+        Registry::empty()
+            .with(Registry::ours().find("ttlfifo").unwrap())
+            .unwrap()
+            .with(redis::strategy(target))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_server_strategy_without_its_server_is_left_out_unless_named() {
+        let registry = without_redis_server();
+        let (chosen, left_out) = choose(&registry, &[], Servers::Measured).unwrap();
+        let names: Vec<_> = chosen.iter().map(Strategy::name).collect();
+        assert_eq!(names, ["ttlfifo"]);
+        assert_eq!(left_out.len(), 1);
+        assert_eq!(left_out[0].strategy, "redis");
+        assert!(
+            left_out[0].why.contains("apt-get install redis-server"),
+            "{left_out:?}"
+        );
+
+        let named = choose(&registry, &["redis".to_owned()], Servers::Measured)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            named.contains("redis cannot be measured") && named.contains("--redis-server"),
+            "{named}"
+        );
+        let only = choose(&registry, &["ttlfifo".to_owned()], Servers::Measured).unwrap();
+        assert!(
+            only.1.is_empty(),
+            "a strategy not asked for is not reported as left out"
+        );
+    }
+
+    #[test]
+    fn replays_leave_server_strategies_out_without_touching_the_server() {
+        let registry = without_redis_server();
+        let (chosen, left_out) = choose(&registry, &[], Servers::LeftOut).unwrap();
+        assert_eq!(chosen.len(), 1);
+        assert!(left_out[0].why.contains("round trips"), "{left_out:?}");
+        let named = choose(&registry, &["redis".to_owned()], Servers::LeftOut).unwrap_err();
+        assert!(named.to_string().contains("round trips"), "{named}");
+    }
+
+    #[test]
+    fn a_url_without_leave_to_flush_is_refused_before_anything_is_measured() {
+        assert!(
+            parse(&["cachebench", "--redis-flush"]).is_err(),
+            "--redis-flush needs --redis-url"
+        );
+        let refused = redis::strategy(std::sync::Arc::new(redis::RedisTarget::with_options(
+            redis::RedisOptions {
+                url: Some("redis://127.0.0.1:1/15".to_owned()),
+                ..redis::RedisOptions::default()
+            },
+        )));
+        let why = refused.ready().unwrap_err();
+        assert!(why.contains("--redis-flush"), "{why}");
     }
 }

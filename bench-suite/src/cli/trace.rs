@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::{choose, default_out, emit};
+use super::{Servers, choose, default_out, emit};
 use crate::measure::traces::{TraceConfig, TraceHitRatio};
 use crate::progress::Progress;
 use crate::report::{self, Section, output};
@@ -103,7 +103,7 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
     if !(args.request_interval.is_finite() && (1e-9..=3600.0).contains(&args.request_interval)) {
         bail!("--request-interval must be from 1e-9 to 3600 seconds");
     }
-    let strategies = choose(registry, &args.strategies)?;
+    let (strategies, _) = choose(registry, &args.strategies, Servers::LeftOut)?;
     let name: String = args
         .file
         .file_name()

@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::footprint::{FLOOR, Footprint};
 use super::retention::{ClockKind, Phase, Retention, Workload};
-use super::scenario::{Scenario, article};
+use super::scenario::{Deployment, Scenario, ScenarioRow, article};
 use super::traces::{BOUND, OPT, TraceHitRatio};
 use crate::error::Result;
-use crate::format::{bytes, pct};
+use crate::format::{bytes, nanos, pct};
 use crate::report::{OutFile, Section};
 use crate::strategies::Strategy;
 
@@ -34,6 +34,7 @@ impl Advice {
         let mut out = steady_states(retention);
         out.extend(fills_to_maxlen(strategies, retention, scenario));
         out.extend(least_memory(strategies, retention, scenario));
+        out.extend(shared_servers(strategies, retention, scenario));
         out.extend(fewest_bytes(fp));
         out.extend(best_on_traces(traces));
         Advice { advice: out }
@@ -128,13 +129,14 @@ fn bounded(strategies: &[Strategy], name: &str) -> bool {
         .any(|s| s.name() == name && s.is_bounded())
 }
 
-/// The bounded strategy with the least memory in the article's workload that kept the valid set.
-fn least_memory(
+/// The bounded strategy with the least memory in the article's workload that kept the valid
+/// set, and that memory.
+fn leanest<'a>(
     strategies: &[Strategy],
     retention: &Retention,
-    scenario: &Scenario,
-) -> Option<String> {
-    let (s, b) = scenario
+    scenario: &'a Scenario,
+) -> Option<(&'a ScenarioRow, f64)> {
+    scenario
         .scenario
         .iter()
         .filter(|s| bounded(strategies, s.strategy))
@@ -144,7 +146,16 @@ fn least_memory(
                 .is_some_and(|r| r.kept_the_valid_set())
         })
         .filter_map(|s| s.workload_bytes.map(|b| (s, b)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The bounded strategy with the least memory in the article's workload that kept the valid set.
+fn least_memory(
+    strategies: &[Strategy],
+    retention: &Retention,
+    scenario: &Scenario,
+) -> Option<String> {
+    let (s, b) = leanest(strategies, retention, scenario)?;
     Some(format!(
         "Least memory in the article's workload while keeping every valid entry: {} ({} for {} \
          caches × {} workers; {}).",
@@ -154,6 +165,38 @@ fn least_memory(
         article::WORKERS,
         s.workload_source
     ))
+}
+
+/// For each server shared by every worker: its memory and hit time in the article's scenario,
+/// against the bounded in-process strategy with the least memory that kept the valid set.
+fn shared_servers(
+    strategies: &[Strategy],
+    retention: &Retention,
+    scenario: &Scenario,
+) -> Vec<String> {
+    let lean = leanest(strategies, retention, scenario);
+    scenario
+        .scenario
+        .iter()
+        .filter(|s| s.deployment == Deployment::OneSharedServer)
+        .filter_map(|server| {
+            let (cache, cache_bytes) = lean?;
+            let server_bytes = server.workload_bytes?;
+            Some(format!(
+                "{} holds one copy of each cache for all {} workers: {} in the article's \
+                 workload against {} for {} (one per worker), and a get_ex hit takes {} against \
+                 {} ({:.0} ×).",
+                server.strategy,
+                article::WORKERS,
+                bytes(server_bytes),
+                bytes(cache_bytes),
+                cache.strategy,
+                nanos(server.get_hit_ns),
+                nanos(cache.get_hit_ns),
+                server.get_hit_ns / cache.get_hit_ns
+            ))
+        })
+        .collect()
 }
 
 /// The fewest bytes per entry when full, at the largest article-shape size.

@@ -20,7 +20,7 @@ use crate::progress::Progress;
 use crate::report::svg::{Chart, Series};
 use crate::report::{OutFile, Section, csv_file};
 use crate::shapes::{Article, Shape, U64};
-use crate::strategies::{Registry, Strategy};
+use crate::strategies::{External, Registry, Strategy};
 use crate::table::Table;
 
 /// The name of the payload-floor row: keys, values and 8-byte deadlines alone, in one exactly
@@ -50,8 +50,9 @@ pub struct FootprintRow {
     /// Live heap bytes of the filled cache, fixed cost included, ÷ resident entries: what an
     /// entry costs when the cache is full.
     pub total_bytes_per_entry: f64,
-    /// (filled − empty) live allocations ÷ resident entries.
-    pub allocs_per_entry: f64,
+    /// (filled − empty) live allocations ÷ resident entries; `None` (null) for a cache server,
+    /// whose allocations this process cannot count.
+    pub allocs_per_entry: Option<f64>,
     /// The payload floor's bytes per entry for this shape and size.
     pub payload_bytes_per_entry: f64,
     /// `total_bytes_per_entry − payload_bytes_per_entry`: what the strategy costs above the
@@ -64,9 +65,20 @@ pub struct FootprintRow {
     /// RSS growth while filling ÷ resident entries: a second opinion that sees the allocator's
     /// own overhead (absent where RSS cannot be read).
     pub rss_bytes_per_entry: Option<f64>,
-    /// Live heap bytes still counted after the cache was dropped (should be 0).
+    /// Live heap bytes still counted after the cache was dropped (should be 0). For a cache
+    /// server: the server's bytes still held after the client was dropped (its keys stay until
+    /// their TTL).
     pub leaked_bytes: i64,
+    /// What the byte figures count: `process heap` (the counting allocator), or the server's
+    /// own figure for a strategy whose entries live in a server.
+    pub counted_by: String,
 }
+
+/// What the in-process rows count.
+pub const HEAP: &str = "process heap";
+
+/// Sets written per round trip when filling a cache server.
+const BATCH: usize = 1_000;
 
 impl FootprintRow {
     /// This row with the payload floor set, and the overhead above it.
@@ -103,19 +115,34 @@ pub fn measure_floor<S: Shape>(shape: &S, n: usize) -> FootprintRow {
         resident_entries: n,
         bytes_per_entry: per,
         total_bytes_per_entry: per,
-        allocs_per_entry: allocs as f64 / n.max(1) as f64,
+        allocs_per_entry: Some(allocs as f64 / n.max(1) as f64),
         payload_bytes_per_entry: per,
         overhead_bytes_per_entry: 0.0,
         fixed_bytes: 0,
         total_bytes: bytes.max(0) as usize,
         rss_bytes_per_entry: None,
         leaked_bytes: leak,
+        counted_by: HEAP.to_owned(),
     }
 }
 
 /// Measures `strategy` filled with `n` distinct keys of `shape` (capacity `n`), against the
-/// payload floor `payload` (bytes per entry, from [`measure_floor`]).
+/// payload floor `payload` (bytes per entry, from [`measure_floor`]): in this process's heap,
+/// or, for a strategy whose entries live in a server, in the server (see [`measure_server`]).
 pub fn measure<S: Shape>(
+    strategy: &Strategy,
+    shape: &S,
+    n: usize,
+    payload: f64,
+    progress: &Progress,
+) -> Result<FootprintRow> {
+    if let Some(server) = strategy.external() {
+        return measure_server(strategy, server, shape, n, payload);
+    }
+    Ok(measure_heap(strategy, shape, n, payload, progress))
+}
+
+fn measure_heap<S: Shape>(
     strategy: &Strategy,
     shape: &S,
     n: usize,
@@ -154,7 +181,7 @@ pub fn measure<S: Shape>(
         resident_entries: resident,
         bytes_per_entry: per,
         total_bytes_per_entry: total_per,
-        allocs_per_entry: allocs as f64 / resident.max(1) as f64,
+        allocs_per_entry: Some(allocs as f64 / resident.max(1) as f64),
         payload_bytes_per_entry: payload,
         overhead_bytes_per_entry: total_per - payload,
         fixed_bytes: fixed.max(0) as usize,
@@ -163,7 +190,69 @@ pub fn measure<S: Shape>(
             .zip(rss1)
             .map(|(a, b)| b.saturating_sub(a) as f64 / resident.max(1) as f64),
         leaked_bytes: leak,
+        counted_by: HEAP.to_owned(),
     }
+}
+
+/// The footprint of a strategy whose entries live in a server, by the server's own figures
+/// (settled before and after): filled through [`ExpiringCache::set_ex_many`](cache_core::ExpiringCache::set_ex_many) in batches of
+/// 1 000 (one round trip each; the server stores what one `set_ex` at a time would). There is
+/// no allocation count (`allocs_per_entry` is `None`, null in JSON); the fixed cost is the empty
+/// server's. Fails if a command failed.
+pub fn measure_server<S: Shape>(
+    strategy: &Strategy,
+    server: &dyn External,
+    shape: &S,
+    n: usize,
+    payload: f64,
+) -> Result<FootprintRow> {
+    let failed = |e: String| Error::Measurement(format!("{strategy}: {e}"));
+    let failures = server.failures();
+    let cache = strategy.build::<S::K, S::V, _>(n, ManualClock::new());
+    let empty = server.memory(true).map_err(failed)?;
+    let mut ids = 0..n as u64;
+    loop {
+        let batch: Vec<_> = ids
+            .by_ref()
+            .take(BATCH)
+            .map(|id| (shape.key(id), shape.value(id), TTL))
+            .collect();
+        if batch.is_empty() {
+            break;
+        }
+        cache.set_ex_many(batch);
+    }
+    let filled = server.memory(true).map_err(failed)?;
+    let resident = cache.resident_len();
+    drop(cache);
+    let after = server.memory(true).map_err(failed)?;
+    let counted_by = server.counted_by().map_err(failed)?;
+    match server.failures() - failures {
+        0 => {}
+        n => {
+            return Err(failed(format!(
+                "{n} commands failed; no figure from this run"
+            )));
+        }
+    }
+    let per_entry = |bytes: u64| bytes as f64 / resident.max(1) as f64;
+    let total_per = per_entry(filled.data);
+    Ok(FootprintRow {
+        strategy: strategy.name().to_owned(),
+        shape: shape.name().to_owned(),
+        entries: n,
+        resident_entries: resident,
+        bytes_per_entry: per_entry(filled.data.saturating_sub(empty.data)),
+        total_bytes_per_entry: total_per,
+        allocs_per_entry: None,
+        payload_bytes_per_entry: payload,
+        overhead_bytes_per_entry: total_per - payload,
+        fixed_bytes: empty.data as usize,
+        total_bytes: filled.data as usize,
+        rss_bytes_per_entry: Some(per_entry(filled.rss.saturating_sub(empty.rss))),
+        leaked_bytes: after.data as i64 - empty.data as i64,
+        counted_by,
+    })
 }
 
 /// Measures one row by names: `strategy` is a name in `registry` or [`FLOOR`], `shape` one of
@@ -188,8 +277,8 @@ pub fn measure_by_name(
     Ok(match (strategy, shape) {
         (None, "article") => measure_floor(&Article, n),
         (None, "u64") => measure_floor(&U64, n),
-        (Some(s), "article") => measure(&s, &Article, n, 0.0, progress),
-        (Some(s), "u64") => measure(&s, &U64, n, 0.0, progress),
+        (Some(s), "article") => measure(&s, &Article, n, 0.0, progress)?,
+        (Some(s), "u64") => measure(&s, &U64, n, 0.0, progress)?,
         _ => {
             return Err(Error::Invalid(format!(
                 "unknown shape {shape:?}; known: {}",
@@ -199,11 +288,18 @@ pub fn measure_by_name(
     })
 }
 
-/// Runs one footprint row in a fresh copy of this program (`exe measure-footprint ...`) and
-/// reads its JSON.
-pub fn in_child(exe: &Path, strategy: &str, shape: &str, n: usize) -> Result<FootprintRow> {
+/// Runs one footprint row in a fresh copy of this program (`exe measure-footprint ...`), with
+/// `env` added to its environment (how a cache server is handed down), and reads its JSON.
+pub fn in_child(
+    exe: &Path,
+    env: &[(String, String)],
+    strategy: &str,
+    shape: &str,
+    n: usize,
+) -> Result<FootprintRow> {
     let what = format!("footprint of {strategy}/{shape}/{n}");
     let out = Command::new(exe)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args([
             "measure-footprint",
             "--strategy",
@@ -296,7 +392,7 @@ impl Footprint {
                 f1(f.bytes_per_entry),
                 f1(f.total_bytes_per_entry),
                 f1(f.overhead_bytes_per_entry),
-                f2(f.allocs_per_entry),
+                f.allocs_per_entry.map_or_else(|| "n/a".to_owned(), f2),
                 f.fixed_bytes.to_string(),
                 or_dash(f.rss_bytes_per_entry.map(f1)),
                 f.leaked_bytes.to_string(),
@@ -350,6 +446,23 @@ impl Section for Footprint {
              = bytes still allocated after the cache was dropped (the strategies' notes above \
              say why where it is not zero).\n\n",
         );
+        let mut servers: Vec<(&str, &str)> = Vec::new();
+        for f in self.footprint.iter().filter(|f| f.counted_by != HEAP) {
+            if !servers.iter().any(|(s, _)| *s == f.strategy) {
+                servers.push((&f.strategy, &f.counted_by));
+            }
+        }
+        for (strategy, counted_by) in servers {
+            let _ = write!(
+                o,
+                "`{strategy}` keeps its entries in a server: its byte figures are {counted_by}, \
+                 read with `INFO memory` before and after the fill (once the server has \
+                 finished resizing its tables); it is filled in pipelined batches of {BATCH} \
+                 sets, which store what one set at a time would. *fixed* is the empty server; \
+                 there is no allocation count (n/a); *not freed* is what the server still holds \
+                 after the client is dropped — its keys stay until their TTL.\n\n"
+            );
+        }
         let mut sizes: Vec<usize> = self.footprint.iter().map(|f| f.entries).collect();
         sizes.sort_unstable();
         sizes.dedup();

@@ -4,13 +4,18 @@
 
 use std::fmt::Write as _;
 
+use std::time::{Duration, Instant};
+
+use cache_core::SystemClock;
 use serde::Serialize;
 
 use super::footprint::Footprint;
 use super::retention::{ClockKind, Retention};
 use crate::error::Result;
-use crate::format::{bytes, f1, or_dash};
+use crate::format::{bytes, f1, nanos, or_dash};
+use crate::progress::Progress;
 use crate::report::{OutFile, Section, csv_file};
+use crate::shapes::{article_key, article_value};
 use crate::strategies::Strategy;
 use crate::table::Table;
 
@@ -31,16 +36,48 @@ pub mod article {
     pub const COPIES: u64 = CACHES * WORKERS;
 }
 
+/// How the article's workers hold a strategy's caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deployment {
+    /// Every worker holds its own copy of each cache (an in-process cache): caches × workers.
+    OneCachePerWorker,
+    /// One server holds each cache once for every worker: caches × 1.
+    OneSharedServer,
+}
+
+impl Deployment {
+    /// Copies of a cache on the article's host.
+    pub fn copies(self) -> u64 {
+        match self {
+            Deployment::OneCachePerWorker => article::COPIES,
+            Deployment::OneSharedServer => article::CACHES,
+        }
+    }
+
+    /// Its label in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Deployment::OneCachePerWorker => "one cache per worker",
+            Deployment::OneSharedServer => "one shared server for all workers",
+        }
+    }
+}
+
 /// The article's scenario for one strategy.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioRow {
     /// Strategy name.
     pub strategy: &'static str,
+    /// How the workers hold it.
+    pub deployment: Deployment,
+    /// Copies of a cache on the host: 2 caches × 4 workers, or 2 caches in one shared server.
+    pub copies: u64,
     /// Measured bytes per entry, article shape, fixed cost included.
     pub bytes_per_entry: f64,
     /// The footprint size it was measured at.
     pub measured_at_entries: usize,
-    /// bytes per entry × 500 000 × 2 caches × 4 workers: every cache full.
+    /// bytes per entry × 500 000 × copies: every cache full.
     pub full_bytes: f64,
     /// What the caches hold in the article's workload (valid set a tenth of `maxlen`), × 2 caches
     /// × 4 workers: the bytes the retention run held in steady state when it ran at the article's
@@ -49,6 +86,45 @@ pub struct ScenarioRow {
     pub workload_bytes: Option<f64>,
     /// Where `workload_bytes` comes from.
     pub workload_source: String,
+    /// The median time of one `get_ex` hit, nanoseconds, measured in this run (see
+    /// [`get_hit_ns`]).
+    pub get_hit_ns: f64,
+}
+
+/// Entries in the cache whose hits [`get_hit_ns`] times.
+const HIT_ENTRIES: u64 = 10_000;
+/// Batches timed; the median is reported.
+const HIT_BATCHES: usize = 15;
+
+/// The median time of one `get_ex` hit on `strategy`: a cache of 10 000 article-shape entries
+/// on the real clock, hits on keys spread over all of them, timed in 15 batches of as many hits
+/// as take at least a millisecond; the median batch ÷ its hits.
+pub fn get_hit_ns(strategy: &Strategy) -> f64 {
+    let cache = strategy.build::<String, String, _>(HIT_ENTRIES as usize, SystemClock::new());
+    let ttl = Duration::from_secs(3600);
+    let entries = (0..HIT_ENTRIES).map(|id| (article_key(id), article_value(id), ttl));
+    cache.set_ex_many(entries.collect());
+    cache.maintain();
+    let keys: Vec<String> = (0..HIT_ENTRIES)
+        .map(|i| article_key(i.wrapping_mul(7_919) % HIT_ENTRIES))
+        .collect();
+    let mut next = keys.iter().cycle();
+    let mut batch = |n: usize| {
+        let started = Instant::now();
+        for key in next.by_ref().take(n) {
+            std::hint::black_box(cache.get_ex(key));
+        }
+        started.elapsed()
+    };
+    let mut n = 1;
+    while batch(n) < Duration::from_millis(1) && n < 1 << 20 {
+        n *= 2;
+    }
+    let mut per_hit: Vec<f64> = (0..HIT_BATCHES)
+        .map(|_| batch(n).as_nanos() as f64 / n as f64)
+        .collect();
+    per_hit.sort_by(f64::total_cmp);
+    per_hit[HIT_BATCHES / 2]
 }
 
 /// The scenario section.
@@ -59,14 +135,27 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Computes every row from the footprint and retention measurements of this run.
-    pub fn compute(strategies: &[Strategy], fp: &Footprint, retention: &Retention) -> Scenario {
-        let copies = article::COPIES as f64;
+    /// Computes every row from the footprint and retention measurements of this run, and
+    /// measures each strategy's `get_ex` hit time.
+    pub fn run(
+        strategies: &[Strategy],
+        fp: &Footprint,
+        retention: &Retention,
+        progress: &Progress,
+    ) -> Scenario {
         let per_cache = article::ENTRIES_PER_CACHE as f64;
+        let bar = progress.bar("get_ex hit time", strategies.len() as u64);
         let scenario = strategies
             .iter()
             .filter_map(|s| {
                 let row = fp.article_row(s.name())?;
+                let deployment = match s.external() {
+                    Some(_) => Deployment::OneSharedServer,
+                    None => Deployment::OneCachePerWorker,
+                };
+                let copies = deployment.copies() as f64;
+                let get_hit_ns = get_hit_ns(s);
+                bar.inc(1);
                 let (workload_bytes, workload_source) = match retention.steady(s.name()) {
                     Some(r)
                         if r.capacity as u64 == article::ENTRIES_PER_CACHE
@@ -98,6 +187,9 @@ impl Scenario {
                 };
                 Some(ScenarioRow {
                     strategy: s.name(),
+                    deployment,
+                    copies: deployment.copies(),
+                    get_hit_ns,
                     bytes_per_entry: row.total_bytes_per_entry,
                     measured_at_entries: row.entries,
                     full_bytes: row.total_bytes_per_entry * per_cache * copies,
@@ -106,6 +198,7 @@ impl Scenario {
                 })
             })
             .collect();
+        bar.finish_and_clear();
         Scenario { scenario }
     }
 
@@ -125,28 +218,36 @@ impl Section for Scenario {
             o,
             "Two caches of maxlen {n} per worker, {w} workers. The article estimated {est} and \
              reported {rep} (Python). *Full* = measured total bytes per entry (article shape) × \
-             {n} × {c} × {w}; *in its workload* = what the strategy holds in the retention \
-             workload's steady state (valid set a tenth of maxlen), × {c} × {w}; the source column \
-             says how.\n",
+             {n} × copies: {c} × {w} for an in-process cache (one per worker), {c} for a server \
+             shared by all workers; *in its workload* = what the strategy holds in the retention \
+             workload's steady state (valid set a tenth of maxlen), × copies; the source column \
+             says how. *get_ex hit* = the median time of one hit measured in this run ({hits} \
+             article-shape entries, real clock, {b} timed batches): a server's is a round trip.\n",
             n = article::ENTRIES_PER_CACHE,
             w = article::WORKERS,
             c = article::CACHES,
             est = bytes(article::ESTIMATE_BYTES),
             rep = bytes(article::REPORTED_BYTES),
+            hits = HIT_ENTRIES,
+            b = HIT_BATCHES,
         );
         let mut t = Table::new([
             "strategy",
+            "deployment",
             "bytes per entry",
             "full",
             "in its workload",
+            "get_ex hit",
             "source",
         ]);
         for s in &self.scenario {
             t.row([
                 s.strategy.to_owned(),
+                format!("{} (× {})", s.deployment.label(), s.copies),
                 format!("{} (N = {})", f1(s.bytes_per_entry), s.measured_at_entries),
                 bytes(s.full_bytes),
                 or_dash(s.workload_bytes.map(bytes)),
+                nanos(s.get_hit_ns),
                 s.workload_source.clone(),
             ]);
         }

@@ -440,7 +440,12 @@ mod tests {
             assert!(of(OPT) <= of(BOUND), "opt above the bound: {r:?}");
         }
         let cells = section.trace_hit_ratio.len();
-        let names = Registry::ours().caches().len() + 2;
+        let bounded = Registry::ours()
+            .all()
+            .iter()
+            .filter(|s| s.is_bounded())
+            .count();
+        let names = bounded + 2;
         assert_eq!(
             cells,
             names * 8,

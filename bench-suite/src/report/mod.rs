@@ -91,6 +91,17 @@ pub struct ReportConfig {
     pub traces: TraceConfig,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Strategies of the registry this run could not measure, and why.
+    pub not_measured: Vec<NotMeasured>,
+}
+
+/// A strategy the run left out, and why (say, no server to measure).
+#[derive(Debug, Clone, Serialize)]
+pub struct NotMeasured {
+    /// Its name.
+    pub strategy: &'static str,
+    /// Why.
+    pub why: String,
 }
 
 impl ReportConfig {
@@ -143,6 +154,7 @@ impl ReportConfig {
                 &catalog::DEFAULT
             }),
             seed,
+            not_measured: Vec::new(),
         }
     }
 
@@ -215,7 +227,8 @@ pub fn run(
     let retention = Retention::run(s, &cfg.retention, progress);
     let hit_ratio = HitRatio::run(s, &cfg.hit_ratio, progress)?;
     let traces = TraceHitRatio::run(s, &traces, &cfg.traces, progress);
-    let scenario = Scenario::compute(s, &fp, &retention);
+    let scenario = Scenario::run(s, &fp, &retention, progress);
+    refuse_failed_servers(s)?;
     let advice = Advice::derive(s, &fp, &retention, &scenario, &traces);
     Ok(Report {
         schema_version: 1,
@@ -228,6 +241,21 @@ pub fn run(
         traces,
         advice,
     })
+}
+
+/// A run in which a cache server's command failed (a miss or a dropped write the contract
+/// cannot report) prints no figure.
+fn refuse_failed_servers(strategies: &[Strategy]) -> Result<()> {
+    for s in strategies {
+        let failed = s.external().map_or(0, |e| e.failures());
+        if failed > 0 {
+            return Err(Error::Measurement(format!(
+                "{s}: {failed} commands to its server failed during the run (each a miss or a \
+                 dropped write), so its figures are not trustworthy; no report was written"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Report {
@@ -279,6 +307,13 @@ impl Report {
         for s in &self.parameters.strategies {
             let _ = writeln!(o, "- `{}`: {}", s.name(), s.note());
         }
+        for n in &self.parameters.not_measured {
+            let _ = writeln!(
+                o,
+                "- `{}`: **not measured in this run**: {}",
+                n.strategy, n.why
+            );
+        }
         o.push('\n');
     }
 
@@ -303,5 +338,54 @@ impl Report {
             out.extend(s.files()?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategies::{External, Registry, ServerBytes};
+
+    /// A server whose commands failed as many times as it holds.
+    struct Failed(u64);
+
+    impl External for Failed {
+        fn ready(&self) -> Result<(), String> {
+            Ok(())
+        }
+        fn counted_by(&self) -> Result<String, String> {
+            Ok("nothing".to_owned())
+        }
+        fn memory(&self, _settled: bool) -> Result<ServerBytes, String> {
+            Ok(ServerBytes { data: 0, rss: 0 })
+        }
+        fn failures(&self) -> u64 {
+            self.0
+        }
+        fn child_env(&self) -> Vec<(String, String)> {
+            Vec::new()
+        }
+    }
+
+    fn with_server(failures: u64) -> Vec<Strategy> {
+        let ours = Registry::ours();
+        vec![
+            ours.find("lru").unwrap(),
+            ours.find("ttlfifo")
+                .unwrap()
+                .external_memory(Failed(failures)),
+        ]
+    }
+
+    #[test]
+    fn a_run_whose_server_commands_failed_prints_no_figure() {
+        assert!(refuse_failed_servers(&with_server(0)).is_ok());
+        let refused = refuse_failed_servers(&with_server(3))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("ttlfifo: 3 commands") && refused.contains("no report was written"),
+            "{refused}"
+        );
     }
 }

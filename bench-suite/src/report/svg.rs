@@ -114,7 +114,8 @@ impl Axis {
             hi = hi.max(v);
         }
         if !lo.is_finite() {
-            (lo, hi) = (0.0, 1.0);
+            // No value to fit: an empty axis (a log axis cannot start at 0).
+            (lo, hi) = if log { (1.0, 10.0) } else { (0.0, 1.0) };
         }
         if from_zero && !log {
             lo = lo.min(0.0);
@@ -344,6 +345,23 @@ mod tests {
         let t = ticks(0.0, 523_000.0);
         assert_eq!(t.first(), Some(&0.0));
         assert_eq!(t, vec![0.0, 200_000.0, 400_000.0]);
+    }
+
+    #[test]
+    fn a_chart_without_points_renders_on_either_axis() {
+        for x_log in [false, true] {
+            let chart = Chart {
+                title: "nothing measured".into(),
+                x_label: "x".into(),
+                y_label: "y".into(),
+                y2_label: None,
+                x_log,
+                series: vec![Series::new("empty", Vec::new())],
+            };
+            let svg = chart.render();
+            assert!(svg.trim_end().ends_with("</svg>"), "x_log {x_log}");
+            assert!(svg.len() < 10_000, "x_log {x_log}: {} bytes", svg.len());
+        }
     }
 
     #[test]

@@ -7,6 +7,9 @@ use cache_adapters::{
 };
 use cache_weakfifo::{Policy, TtlFifoCache, WeakFifoCache};
 
+use std::sync::Arc;
+
+use super::redis::{self, RedisTarget};
 use super::{HashMapBaseline, Strategy};
 
 /// The hasher moka and quick_cache get here: foldhash with a fixed seed. With their default,
@@ -112,6 +115,7 @@ pub(super) fn all() -> Vec<Strategy> {
         .allocates_on_own_threads()
         .buffers_inserts()
         .crates(&["stretto"]),
+        redis::strategy(Arc::new(RedisTarget::default())),
         Strategy::new(
             "hashmap",
             "baseline, not a cache: a std HashMap with no bound and no expiry",

@@ -11,6 +11,7 @@
 
 mod baseline;
 mod builtin;
+pub mod redis;
 
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -32,11 +33,49 @@ mod sealed {
 /// A key type the measurements use: `String` (the article's keys) or `u64`.
 ///
 /// Sealed: these are the types a [`Build`] implementation must handle, and the only ones.
-pub trait Key: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static + sealed::Sealed {}
+pub trait Key: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static + Wire {}
 
 /// A value type the measurements use: `String`, `u64`, or the retention harness's
 /// [`TrackedValue`] (an 8-byte string that counts its copies).
-pub trait Value: Clone + Send + Sync + fmt::Debug + 'static + sealed::Sealed {}
+pub trait Value: Clone + Send + Sync + fmt::Debug + 'static + Wire {}
+
+/// How a key or value travels to a cache server: its bytes, as the `redis` crate writes them
+/// (a string's UTF-8, an integer's decimal digits). Sealed, with [`Key`] and [`Value`].
+pub trait Wire: Sized + sealed::Sealed {
+    /// The bytes stored.
+    fn to_wire(&self) -> Vec<u8>;
+    /// The value back from its bytes; `None` if they are not one.
+    fn from_wire(bytes: Vec<u8>) -> Option<Self>;
+}
+
+impl Wire for String {
+    fn to_wire(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+    fn from_wire(bytes: Vec<u8>) -> Option<String> {
+        String::from_utf8(bytes).ok()
+    }
+}
+
+impl Wire for u64 {
+    fn to_wire(&self) -> Vec<u8> {
+        self.to_string().into_bytes()
+    }
+    fn from_wire(bytes: Vec<u8>) -> Option<u64> {
+        std::str::from_utf8(&bytes).ok()?.parse().ok()
+    }
+}
+
+impl Wire for TrackedValue {
+    fn to_wire(&self) -> Vec<u8> {
+        self.text().as_bytes().to_vec()
+    }
+    /// A copy read back from a server is not counted in any census: it is this process's
+    /// copy of an entry whose original is the server's.
+    fn from_wire(bytes: Vec<u8>) -> Option<TrackedValue> {
+        Some(TrackedValue::untracked(String::from_utf8(bytes).ok()?))
+    }
+}
 
 /// A clock the measurements run strategies on: [`ManualClock`] (moved by hand: footprint,
 /// retention at full scale, hit ratio, `get_expired` bench) or [`SystemClock`] (real time:
@@ -131,13 +170,31 @@ pub enum Reclamation {
     },
 }
 
-/// Where a strategy's entries live.
+/// A strategy whose entries live outside this process — a cache server — and what the
+/// measurements need to know about it. Declared with [`Strategy::external_memory`].
+pub trait External: Send + Sync + 'static {
+    /// Gets the server ready to measure (connects to it, or starts one); `Err` says why it
+    /// cannot be measured in this run.
+    fn ready(&self) -> Result<(), String>;
+    /// What its memory figures count, for the report ("Redis used_memory, jemalloc-5.3.0").
+    fn counted_by(&self) -> Result<String, String>;
+    /// The server's memory now; `settled` waits until the server has finished resizing its
+    /// tables (for before-and-after figures).
+    fn memory(&self, settled: bool) -> Result<ServerBytes, String>;
+    /// Commands that failed so far in this process, over every cache built.
+    fn failures(&self) -> u64;
+    /// What a child process of this program needs in its environment to measure the same
+    /// server (the footprint rows run in fresh processes).
+    fn child_env(&self) -> Vec<(String, String)>;
+}
+
+/// A server's memory, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Memory {
-    /// In this process's heap, counted by the counting allocator.
-    InProcess,
-    /// Outside this process (a cache server): its memory is not this process's.
-    External,
+pub struct ServerBytes {
+    /// What its data costs: the server's allocator's count, without connection buffers.
+    pub data: u64,
+    /// The server process's resident set.
+    pub rss: u64,
 }
 
 /// A strategy under measurement: a name, a builder, and its traits.
@@ -149,7 +206,7 @@ pub struct Strategy {
     note: &'static str,
     bounded: bool,
     reclamation: Reclamation,
-    memory: Memory,
+    external: Option<Arc<dyn External>>,
     own_threads: bool,
     buffers_inserts: bool,
     crates: &'static [&'static str],
@@ -166,7 +223,7 @@ impl Strategy {
             note,
             bounded: true,
             reclamation: Reclamation::FollowsClock,
-            memory: Memory::InProcess,
+            external: None,
             own_threads: false,
             buffers_inserts: false,
             crates: &[],
@@ -187,9 +244,12 @@ impl Strategy {
         self
     }
 
-    /// Declares that its entries live outside this process.
-    pub fn external_memory(mut self) -> Strategy {
-        self.memory = Memory::External;
+    /// Declares that its entries live outside this process, in the server `external`
+    /// describes: the footprint and retention read the server's memory instead of this
+    /// process's heap, the article's scenario counts one server for all workers, and the
+    /// hit-ratio replays leave it out (a replay is millions of round trips).
+    pub fn external_memory(mut self, external: impl External) -> Strategy {
+        self.external = Some(Arc::new(external));
         self
     }
 
@@ -258,9 +318,14 @@ impl Strategy {
         self.reclamation == Reclamation::FollowsClock
     }
 
-    /// Where its entries live.
-    pub fn memory(&self) -> Memory {
-        self.memory
+    /// The server its entries live in, if they live outside this process.
+    pub fn external(&self) -> Option<&dyn External> {
+        self.external.as_deref()
+    }
+
+    /// Whether it can be measured in this run: `Err` says why not (no server to measure).
+    pub fn ready(&self) -> Result<(), String> {
+        self.external.as_ref().map_or(Ok(()), |e| e.ready())
     }
 
     /// The crates it measures.
@@ -297,7 +362,7 @@ impl fmt::Debug for Strategy {
             .field("name", &self.name)
             .field("bounded", &self.bounded)
             .field("reclamation", &self.reclamation)
-            .field("memory", &self.memory)
+            .field("external", &self.external.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -389,11 +454,12 @@ impl Registry {
         &self.strategies
     }
 
-    /// The bounded strategies: the ones the speed benches run.
+    /// The caches — bounded strategies, and cache servers — without the baselines: the ones
+    /// the speed benches run.
     pub fn caches(&self) -> Vec<Strategy> {
         self.strategies
             .iter()
-            .filter(|s| s.bounded)
+            .filter(|s| s.bounded || s.external.is_some())
             .cloned()
             .collect()
     }

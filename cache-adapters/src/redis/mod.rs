@@ -98,19 +98,26 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
         self.direct(&::redis::cmd("FLUSHDB"))
     }
 
-    /// The server's memory now, from `INFO memory`.
+    /// The server's memory now, from `INFO memory`, and its connections' memory from `CLIENT
+    /// LIST TYPE normal` right after (each connection's `tot-mem`, computed when asked; `INFO`'s
+    /// own `mem_clients_normal` is brought up to date only by the server's cron, so a new
+    /// connection can be missing from it for a while).
     pub fn server_memory(&self) -> RedisResult<ServerMemory> {
         let info: String = self.direct(::redis::cmd("INFO").arg("memory"))?;
-        ServerMemory::parse(&info).ok_or_else(|| {
-            ::redis::RedisError::from((
-                ::redis::ErrorKind::Parse,
-                "INFO memory without used_memory, used_memory_rss, mem_clients_normal or mem_allocator",
-            ))
-        })
+        let clients: String =
+            self.direct(::redis::cmd("CLIENT").arg(&["LIST", "TYPE", "normal"]))?;
+        let parse_error =
+            |what: &'static str| ::redis::RedisError::from((::redis::ErrorKind::Parse, what));
+        let mut memory = ServerMemory::parse(&info).ok_or_else(|| {
+            parse_error("INFO memory without used_memory, used_memory_rss or mem_allocator")
+        })?;
+        memory.clients =
+            clients_memory(&clients).ok_or_else(|| parse_error("CLIENT LIST without tot-mem"))?;
+        Ok(memory)
     }
 
-    /// The server's memory once it has settled: `INFO memory` read every 100 ms until two reads
-    /// agree on [`ServerMemory::data`] (at most 3 s). Redis resizes its tables incrementally and
+    /// The server's memory once it has settled: read every 100 ms until two reads agree on
+    /// [`ServerMemory::data`] (at most 3 s). Redis resizes its tables incrementally and
     /// finishes in its cron, ten times a second, so a read right after a fill can catch both
     /// the old and the new table.
     pub fn settled_memory(&self) -> RedisResult<ServerMemory> {
@@ -204,8 +211,8 @@ pub struct ServerMemory {
     pub used_memory: u64,
     /// `used_memory_rss`: the server process's resident set, as the operating system sees it.
     pub used_memory_rss: u64,
-    /// `mem_clients_normal`: the part of `used_memory` that is connections' buffers (a
-    /// pipelined batch's commands wait in one until they run).
+    /// The part of `used_memory` that is the normal connections' (their structures and
+    /// buffers: a pipelined batch's commands wait in one until they run), from `CLIENT LIST`.
     pub clients: u64,
     /// `mem_allocator`: the allocator the server was built with (`jemalloc-5.3.0`).
     pub allocator: String,
@@ -225,10 +232,23 @@ impl ServerMemory {
         Some(ServerMemory {
             used_memory: field("used_memory")?.parse().ok()?,
             used_memory_rss: field("used_memory_rss")?.parse().ok()?,
-            clients: field("mem_clients_normal")?.parse().ok()?,
+            clients: 0,
             allocator: field("mem_allocator")?.to_owned(),
         })
     }
+}
+
+/// The sum of `tot-mem` over the lines of `CLIENT LIST`.
+fn clients_memory(list: &str) -> Option<u64> {
+    list.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split_whitespace()
+                .find_map(|f| f.strip_prefix("tot-mem="))?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
 }
 
 /// Redis's expiry for `ttl`: whole milliseconds, rounded up, so Redis never frees a key before
@@ -337,23 +357,31 @@ mod tests {
     }
 
     #[test]
-    fn info_memory_is_read_field_by_field() {
+    fn info_memory_and_client_list_are_read_field_by_field() {
         let info = "# Memory\r\nused_memory:1016496\r\nused_memory_human:992.67K\r\n\
                     used_memory_rss:7626752\r\nused_memory_rss_human:7.27M\r\n\
-                    mem_clients_slaves:0\r\nmem_clients_normal:20496\r\n\
-                    mem_allocator:jemalloc-5.3.0\r\n";
+                    mem_clients_normal:0\r\nmem_allocator:jemalloc-5.3.0\r\n";
+        let mut m = ServerMemory::parse(info).unwrap();
         assert_eq!(
-            ServerMemory::parse(info),
-            Some(ServerMemory {
+            m,
+            ServerMemory {
                 used_memory: 1_016_496,
                 used_memory_rss: 7_626_752,
-                clients: 20_496,
+                clients: 0,
                 allocator: "jemalloc-5.3.0".to_owned(),
-            })
+            }
         );
         assert_eq!(ServerMemory::parse("used_memory:12\r\n"), None);
-        let m = ServerMemory::parse(info).unwrap();
-        assert_eq!(m.data(), 1_016_496 - 20_496);
+        let list = "id=3 addr=127.0.0.1:50194 fd=8 qbuf=48 omem=0 tot-mem=37684 events=r\n\
+                    id=4 addr=127.0.0.1:50196 fd=9 qbuf=0 omem=0 tot-mem=22400 events=r\n";
+        m.clients = clients_memory(list).unwrap();
+        assert_eq!(m.data(), 1_016_496 - 37_684 - 22_400);
+        assert_eq!(
+            clients_memory("id=3 addr=x\n"),
+            None,
+            "a line without tot-mem"
+        );
+        assert_eq!(clients_memory(""), Some(0));
     }
 
     #[test]

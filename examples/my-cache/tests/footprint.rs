@@ -42,7 +42,8 @@ fn the_reports_footprint_row_is_the_hand_measured_figure_to_the_byte() {
         n,
         84.0,
         &Progress::hidden(),
-    );
+    )
+    .unwrap();
     // The entries cost the same bytes, to the byte; the report's cache is boxed (behind
     // `dyn ExpiringCache`), so its fixed cost adds the struct the hand-built one kept inline.
     let boxed = std::mem::size_of::<MyCache<String, String, ManualClock>>() as i64;

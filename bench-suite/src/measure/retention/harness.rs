@@ -4,10 +4,14 @@
 //! Which entries a strategy holds is observed, not asked: every value is a [`TrackedValue`],
 //! which counts its copies in memory per id in its run's [`Census`]. After the harness drops
 //! its own copies, an id whose count is non-zero is held by the cache.
+//!
+//! A cache server holds copies of its own, out of reach: for it, the entries held are its own
+//! count (`DBSIZE` for Redis) and the bytes its own memory figure; the live ones are the keys
+//! whose deadline has not passed (a server without a capacity drops no live key).
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use cache_core::{Clock, ExpiringCache, ManualClock, SystemClock, Timestamp, is_live};
@@ -18,7 +22,7 @@ use super::{ClockKind, Phase, RetentionConfig, Sample};
 use crate::alloc;
 use crate::progress::Progress;
 use crate::shapes::{Shape, article_value};
-use crate::strategies::{BenchClock, Strategy};
+use crate::strategies::{BenchClock, External, Strategy};
 
 /// Per id, the number of copies of its value alive right now. One per run, shared by the run's
 /// values (so runs are independent, and a value freed after its run still has its table).
@@ -67,6 +71,21 @@ impl TrackedValue {
         v
     }
 
+    /// A value counted in no census: a copy read back from a cache server, whose original is
+    /// the server's, not this process's.
+    pub fn untracked(text: String) -> TrackedValue {
+        static NOBODY: OnceLock<Arc<Census>> = OnceLock::new();
+        TrackedValue {
+            text: text.into_boxed_str(),
+            census: Arc::clone(NOBODY.get_or_init(|| Census::new(0))),
+        }
+    }
+
+    /// Its text: 8 hex digits of its id.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     fn id(&self) -> usize {
         usize::from_str_radix(&self.text, 16).unwrap_or(usize::MAX)
     }
@@ -112,13 +131,43 @@ fn census(table: &Census, deadlines: &[Timestamp], upto: usize, now: Timestamp) 
     (resident, live)
 }
 
+/// The live entries among the first `upto` at `now`: for a cache server, which drops no live
+/// entry (it has no capacity, and its own expiry is never earlier than the deadline), what it
+/// holds live.
+fn live_among(deadlines: &[Timestamp], upto: usize, now: Timestamp) -> u64 {
+    deadlines
+        .iter()
+        .take(upto)
+        .filter(|dl| is_live(**dl, now))
+        .count() as u64
+}
+
+/// Where a run's resident bytes are counted.
+enum Bytes<'a> {
+    /// This process's heap (net allocations in `scope` since `base`).
+    Heap { scope: alloc::Scope, base: i64 },
+    /// A cache server's own figure, since `base`.
+    Server { server: &'a dyn External, base: i64 },
+}
+
+impl Bytes<'_> {
+    fn now(&self) -> i64 {
+        match self {
+            Bytes::Heap { scope, base } => scope.now().net_bytes - base,
+            // A failed read counts as a failure of the run's server, which refuses the report.
+            Bytes::Server { server, base } => {
+                server.memory(false).map_or(0, |m| m.data as i64 - base)
+            }
+        }
+    }
+}
+
 /// Takes samples into a list allocated in advance (so sampling does not count as cache bytes).
 struct Recorder<'a> {
     strategy: &'static str,
     cfg: &'a RetentionConfig,
     origin: Timestamp,
-    base: i64,
-    scope: alloc::Scope,
+    bytes: Bytes<'a>,
     table: &'a Census,
     samples: &'a mut Vec<Sample>,
 }
@@ -133,7 +182,12 @@ impl Recorder<'_> {
         clock: &impl Clock,
     ) {
         let now = clock.now();
-        let (resident, live) = census(self.table, deadlines, sets as usize, now);
+        let reported_len = cache.resident_len() as u64;
+        let (resident, live) = match self.bytes {
+            Bytes::Heap { .. } => census(self.table, deadlines, sets as usize, now),
+            // A server's values are its own, not this process's: what it holds is its count.
+            Bytes::Server { .. } => (reported_len, live_among(deadlines, sets as usize, now)),
+        };
         let t = now.saturating_duration_since(self.origin).as_secs_f64();
         self.samples.push(Sample {
             strategy: self.strategy,
@@ -144,9 +198,9 @@ impl Recorder<'_> {
             sets,
             resident_entries: resident,
             live_entries: live,
-            expired_resident_entries: resident - live,
-            resident_bytes: self.scope.now().net_bytes - self.base,
-            reported_len: cache.resident_len() as u64,
+            expired_resident_entries: resident.saturating_sub(live),
+            resident_bytes: self.bytes.now(),
+            reported_len,
         });
     }
 }
@@ -211,12 +265,18 @@ fn run_on<S: Shape, C: WorkloadClock>(
     let scope = strategy.alloc_scope();
     let base = scope.now().net_bytes;
     let cache = strategy.build::<S::K, TrackedValue, C>(cfg.capacity, clock.clone());
+    let bytes = match strategy.external() {
+        None => Bytes::Heap { scope, base },
+        Some(server) => Bytes::Server {
+            server,
+            base: server.memory(true).map_or(0, |m| m.data as i64),
+        },
+    };
     let mut rec = Recorder {
         strategy: strategy.name(),
         cfg,
         origin,
-        base,
-        scope,
+        bytes,
         table: &table,
         samples: &mut samples,
     };
@@ -263,6 +323,7 @@ fn run_on<S: Shape, C: WorkloadClock>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategies::Wire;
 
     #[test]
     fn a_tracked_value_costs_what_an_article_value_costs_and_counts_its_copies() {
@@ -287,5 +348,17 @@ mod tests {
         drop((v, copy));
         assert_eq!(census.copies(7), 0);
         assert_eq!(alloc::thread_snapshot(), before);
+    }
+
+    #[test]
+    fn a_value_read_back_from_a_server_is_counted_nowhere() {
+        let census = Census::new(10);
+        let v = TrackedValue::new(7, &census);
+        let back = TrackedValue::from_wire(v.to_wire()).unwrap();
+        let copy = back.clone();
+        assert_eq!((back == v, copy == v), (true, true));
+        assert_eq!(census.copies(7), 1, "only the original counts");
+        drop((back, copy));
+        assert_eq!(census.copies(7), 1);
     }
 }

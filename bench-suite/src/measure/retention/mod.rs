@@ -323,6 +323,9 @@ pub struct Retention {
     /// The strategies that ran on real time, and why.
     #[serde(skip)]
     real_time: Vec<(&'static str, &'static str)>,
+    /// The strategies whose entries live in a server.
+    #[serde(skip)]
+    servers: Vec<&'static str>,
 }
 
 impl Retention {
@@ -330,6 +333,11 @@ impl Retention {
     /// real-time workload on the others.
     pub fn run(strategies: &[Strategy], settings: &RetentionSettings, progress: &Progress) -> Self {
         let (mut rows, mut samples, mut real_time) = (Vec::new(), Vec::new(), Vec::new());
+        let servers = strategies
+            .iter()
+            .filter(|s| s.external().is_some())
+            .map(Strategy::name)
+            .collect();
         for s in strategies {
             let runs: Vec<&RetentionConfig> = match s.reclamation() {
                 Reclamation::FollowsClock => settings.retention.iter().collect(),
@@ -349,6 +357,7 @@ impl Retention {
             retention_samples: samples,
             settings: settings.clone(),
             real_time,
+            servers,
         }
     }
 

@@ -39,6 +39,15 @@ impl Retention {
                 f1(rt.ttl.mean_secs())
             );
         }
+        for name in &self.servers {
+            let _ = write!(
+                o,
+                " **{name}** keeps its entries in a server, out of this process's reach: its \
+                 entries held are the server's own count (`resident_len`), its bytes the \
+                 server's memory figure, and its live entries the keys whose deadline has not \
+                 passed (it has no capacity, so it drops no live key)."
+            );
+        }
         o.push_str("\n\n");
     }
 

@@ -1,0 +1,335 @@
+//! The `redis` strategy: [`RedisCache`] on a Redis server this program starts on first use (a
+//! [`LocalRedis`]: free loopback port, persistence off, a temporary directory, stopped however
+//! the program ends), or on a server the user names.
+//!
+//! Keys and values travel as their [`Wire`](super::Wire) bytes, so the server stores what a
+//! `RedisCache<String, String>` (or `<u64, u64>`) would. Every cache built empties the database
+//! first (`FLUSHDB`), so that `DBSIZE` and the server's memory are the cache's alone: a server
+//! the user names is flushed only with their leave (`--redis-flush`).
+
+use std::ffi::OsString;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use cache_adapters::{LocalRedis, RedisCache};
+use cache_core::ExpiringCache;
+
+use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
+
+/// Where the `redis` strategy's server comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// The program to start (default: `redis-server`, looked up on `PATH`).
+    pub server: Option<OsString>,
+    /// A server the user runs instead: `redis://host:port/db`.
+    pub url: Option<String>,
+    /// Whether the report may empty the database at `url` (`FLUSHDB`), which it does before
+    /// each measurement.
+    pub flush: bool,
+}
+
+/// The command line's options for the `redis` strategy (flattened into `report` and `plan`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RedisArgs {
+    /// The redis-server program the `redis` strategy starts [default: redis-server on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub redis_server: Option<std::path::PathBuf>,
+    /// Measure the Redis server at this URL (redis://host:port/db) instead of starting one;
+    /// needs --redis-flush.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Let the report empty (FLUSHDB) the database of --redis-url before each measurement.
+    #[arg(long, requires = "redis_url")]
+    pub redis_flush: bool,
+}
+
+impl RedisArgs {
+    /// These options, for [`configure`].
+    pub fn options(&self) -> RedisOptions {
+        RedisOptions {
+            server: self.redis_server.clone().map(Into::into),
+            url: self.redis_url.clone(),
+            flush: self.redis_flush,
+        }
+    }
+}
+
+static OPTIONS: Mutex<Option<RedisOptions>> = Mutex::new(None);
+
+/// Sets where the `redis` strategy's server comes from, for every server found or started
+/// after this call (the command line calls it before measuring anything).
+pub fn configure(options: RedisOptions) {
+    *OPTIONS.lock().unwrap_or_else(PoisonError::into_inner) = Some(options);
+}
+
+/// The environment variable through which the report hands its server to the fresh processes
+/// that measure its footprint rows (read by the hidden `measure-footprint` command only).
+pub const CHILD_URL_VAR: &str = "CACHEBENCH_REDIS_URL";
+
+/// How to get a server, in the one line the report prints when it has none.
+pub const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get install redis-server`; \
+                           macOS: `brew install redis`), or give --redis-server PATH or \
+                           --redis-url URL";
+
+/// The server, once found or started.
+struct Endpoint {
+    url: String,
+    /// Our own server, stopped when the last registry holding it is dropped.
+    _server: Option<LocalRedis>,
+    /// A connection for the server's figures (`INFO memory`).
+    probe: RedisCache<Vec<u8>, Vec<u8>>,
+    counted_by: String,
+}
+
+/// The `redis` strategy's server: found or started on first use, shared by every cache the
+/// strategy builds, with the failures of every cache dropped so far.
+#[derive(Default)]
+pub struct RedisTarget {
+    /// Where the server comes from; `None`: as [`configure`] says when it is first used.
+    options: Option<RedisOptions>,
+    endpoint: Mutex<Option<Result<Arc<Endpoint>, String>>>,
+    failures: AtomicU64,
+}
+
+impl RedisTarget {
+    /// A target whose server comes from `options`, whatever [`configure`] says.
+    pub fn with_options(options: RedisOptions) -> RedisTarget {
+        RedisTarget {
+            options: Some(options),
+            ..RedisTarget::default()
+        }
+    }
+
+    fn endpoint(&self) -> Result<Arc<Endpoint>, String> {
+        self.endpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(|| {
+                resolve(self.options.clone().unwrap_or_else(|| {
+                    OPTIONS
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone()
+                        .unwrap_or_default()
+                }))
+            })
+            .clone()
+    }
+}
+
+/// The `redis` strategy, on `target`'s server.
+pub fn strategy(target: Arc<RedisTarget>) -> Strategy {
+    Strategy::new(
+        "redis",
+        "a Redis server on this machine, over loopback TCP: one round trip per call, memory in \
+         the server (its used_memory), shared by every worker; keys leave at their TTL, lazily \
+         when read and in the server's active expiry cycle (cache_adapters::RedisCache)",
+        RedisBuild(Arc::clone(&target)),
+    )
+    .unbounded()
+    .reclaims_on_real_time("its expiry runs on the server's clock")
+    .external_memory(RedisServer(target))
+    .crates(&["redis"])
+}
+
+/// Finds or starts the server as `options` say, and gets it ready.
+fn resolve(options: RedisOptions) -> Result<Arc<Endpoint>, String> {
+    let (url, server) = match options.url {
+        Some(url) if !options.flush => {
+            return Err(format!(
+                "--redis-url {url}: the report empties the database (FLUSHDB) before each \
+                 measurement; give --redis-flush to allow it, with a database you can spare \
+                 (redis://host:6379/15)"
+            ));
+        }
+        Some(url) => (url, None),
+        None => {
+            let program = options.server.unwrap_or_else(|| "redis-server".into());
+            let server = LocalRedis::start(&program).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => format!("{e}; {INSTALL}"),
+                _ => format!("cannot start {}: {e}", program.to_string_lossy()),
+            })?;
+            (server.url(), Some(server))
+        }
+    };
+    let probe = RedisCache::connect(&url).map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    warm_up(&probe).map_err(|e| format!("{url}: {e}"))?;
+    let memory = probe.server_memory().map_err(|e| e.to_string())?;
+    Ok(Arc::new(Endpoint {
+        url,
+        _server: server,
+        probe,
+        counted_by: format!(
+            "the Redis server's used_memory less its connections' buffers ({})",
+            memory.allocator
+        ),
+    }))
+}
+
+/// Calls every command the measurements use once, then empties the database: a command's first
+/// call allocates its latency histogram in the server (about 25 KB in Redis 7), which would
+/// otherwise count as the first measurement's.
+fn warm_up(c: &RedisCache<Vec<u8>, Vec<u8>>) -> Result<(), String> {
+    let (a, b) = (
+        b"cachebench-warm-up-a".to_vec(),
+        b"cachebench-warm-up-b".to_vec(),
+    );
+    let minute = Duration::from_secs(60);
+    c.flush_db().map_err(|e| e.to_string())?;
+    c.set_ex_many(vec![
+        (a.clone(), a.clone(), minute),
+        (b.clone(), b.clone(), Duration::ZERO),
+    ]);
+    c.set_ex(b.clone(), b.clone(), Duration::MAX);
+    c.set_ex(b.clone(), b.clone(), Duration::ZERO);
+    let _ = (c.get_ex(&a), c.resident_len());
+    c.settled_memory().map_err(|e| e.to_string())?;
+    c.flush_db().map_err(|e| e.to_string())?;
+    match c.errors() {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} commands failed while getting the server ready"
+        )),
+    }
+}
+
+/// The strategy's builder: a [`RedisCache`] of wire bytes on the target's server, its database
+/// emptied first.
+#[derive(Debug)]
+pub struct RedisBuild(pub Arc<RedisTarget>);
+
+impl Build for RedisBuild {
+    fn build<K: Key, V: Value, C: BenchClock>(
+        &self,
+        _capacity: usize,
+        clock: C,
+    ) -> Box<dyn ExpiringCache<K, V>> {
+        let target = Arc::clone(&self.0);
+        let inner = target.endpoint().ok().and_then(|e| {
+            let cache = RedisCache::connect_with_clock(&e.url, clock).ok()?;
+            cache.flush_db().ok()?;
+            Some(cache)
+        });
+        if inner.is_none() {
+            target.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        Box::new(RedisEntries {
+            inner,
+            target,
+            _types: PhantomData,
+        })
+    }
+}
+
+/// What the measurements see: keys and values as wire bytes on the server. Without a server
+/// (it could not connect) every call fails, and is counted.
+struct RedisEntries<K, V, C: BenchClock> {
+    inner: Option<RedisCache<Vec<u8>, Vec<u8>, C>>,
+    target: Arc<RedisTarget>,
+    _types: PhantomData<fn(K) -> V>,
+}
+
+impl<K, V, C: BenchClock> RedisEntries<K, V, C> {
+    fn cache(&self) -> Option<&RedisCache<Vec<u8>, Vec<u8>, C>> {
+        if self.inner.is_none() {
+            self.target.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.as_ref()
+    }
+}
+
+impl<K: Key, V: Value, C: BenchClock> ExpiringCache<K, V> for RedisEntries<K, V, C> {
+    fn get_ex(&self, key: &K) -> Option<V> {
+        let bytes = self.cache()?.get_ex(&key.to_wire())?;
+        let value = V::from_wire(bytes);
+        if value.is_none() {
+            self.target.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        value
+    }
+
+    fn set_ex(&self, key: K, value: V, ttl: Duration) {
+        if let Some(c) = self.cache() {
+            c.set_ex(key.to_wire(), value.to_wire(), ttl);
+        }
+    }
+
+    fn set_ex_many(&self, entries: Vec<(K, V, Duration)>) {
+        if let Some(c) = self.cache() {
+            c.set_ex_many(
+                entries
+                    .into_iter()
+                    .map(|(k, v, ttl)| (k.to_wire(), v.to_wire(), ttl))
+                    .collect(),
+            );
+        }
+    }
+
+    fn resident_len(&self) -> usize {
+        self.cache().map_or(0, ExpiringCache::resident_len)
+    }
+}
+
+impl<K, V, C: BenchClock> Drop for RedisEntries<K, V, C> {
+    fn drop(&mut self) {
+        if let Some(c) = &self.inner {
+            self.target
+                .failures
+                .fetch_add(c.errors(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// The strategy's server, as the measurements see it.
+#[derive(Debug)]
+pub struct RedisServer(pub Arc<RedisTarget>);
+
+impl External for RedisServer {
+    fn ready(&self) -> Result<(), String> {
+        self.0.endpoint().map(|_| ())
+    }
+
+    fn counted_by(&self) -> Result<String, String> {
+        Ok(self.0.endpoint()?.counted_by.clone())
+    }
+
+    fn memory(&self, settled: bool) -> Result<ServerBytes, String> {
+        let e = self.0.endpoint()?;
+        let m = if settled {
+            e.probe.settled_memory()
+        } else {
+            e.probe.server_memory()
+        }
+        .map_err(|err| {
+            self.0.failures.fetch_add(1, Ordering::Relaxed);
+            format!("INFO memory from {}: {err}", e.url)
+        })?;
+        Ok(ServerBytes {
+            data: m.data(),
+            rss: m.used_memory_rss,
+        })
+    }
+
+    fn failures(&self) -> u64 {
+        let probe = self.0.endpoint().map_or(0, |e| e.probe.errors());
+        self.0.failures.load(Ordering::Relaxed) + probe
+    }
+
+    fn child_env(&self) -> Vec<(String, String)> {
+        self.0
+            .endpoint()
+            .map(|e| vec![(CHILD_URL_VAR.to_owned(), e.url.clone())])
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTarget")
+            .field("failures", &self.failures.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
