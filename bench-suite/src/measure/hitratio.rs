@@ -182,24 +182,29 @@ impl HitRatio {
             "hit ratio",
             (strategies.len() * capacities.len() * Regime::ALL.len()) as u64,
         );
-        let mut rows = Vec::new();
+        let mut jobs: Vec<(Regime, &Strategy, usize, f64)> = Vec::new();
         for regime in Regime::ALL {
             for &s in &strategies {
                 for (&capacity, &pct) in capacities.iter().zip(&cfg.capacities_pct) {
-                    let hits = replay(s, capacity, cfg, regime, &stream);
-                    rows.push(HitRow {
-                        strategy: s.name(),
-                        regime,
-                        capacity,
-                        capacity_pct: pct,
-                        hit_ratio: hits as f64 / cfg.requests.max(1) as f64,
-                        hits,
-                        requests: cfg.requests,
-                    });
-                    bar.inc(1);
+                    jobs.push((regime, s, capacity, pct));
                 }
             }
         }
+        // Replays on the machine's cores: their figures do not depend on time.
+        let rows = super::parallel(jobs.len(), |i| {
+            let (regime, s, capacity, capacity_pct) = jobs[i];
+            let hits = replay(s, capacity, cfg, regime, &stream);
+            bar.inc(1);
+            HitRow {
+                strategy: s.name(),
+                regime,
+                capacity,
+                capacity_pct,
+                hit_ratio: hits as f64 / cfg.requests.max(1) as f64,
+                hits,
+                requests: cfg.requests,
+            }
+        });
         bar.finish_and_clear();
         Ok(HitRatio {
             hit_ratio: rows,

@@ -4,13 +4,12 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cache_core::ManualClock;
 use serde::Serialize;
 
+use super::parallel;
 use crate::error::{Error, Result};
 use crate::format::{f2, percent};
 use crate::progress::Progress;
@@ -126,32 +125,6 @@ fn row(trace: &Trace, strategy: &'static str, capacity: usize, hits: u64) -> Tra
         hits,
         hit_ratio: hits as f64 / requests.max(1) as f64,
     }
-}
-
-/// Runs `jobs` on up to four threads (each job alone on its thread), results in job order.
-fn parallel<T: Send>(jobs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<T>>> = Mutex::new((0..jobs).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(jobs) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= jobs {
-                        break;
-                    }
-                    let r = work(i);
-                    out.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
-                }
-            });
-        }
-    });
-    out.into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 /// One trace's rows: every strategy and `opt` at every capacity, and the bound.
