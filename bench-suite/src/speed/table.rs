@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::format::{nanos, ratio};
+use crate::strategies::Registry;
 use crate::table::Table;
 
 #[derive(Deserialize)]
@@ -39,6 +40,16 @@ pub struct Measured {
     pub strategy: String,
     /// Median time per element, in nanoseconds.
     pub ns_per_op: f64,
+}
+
+/// The results of `registry`'s strategies, and the names of the others (sorted, once each): a
+/// criterion folder keeps the results of every strategy ever benched in it.
+pub fn of_registry(results: Vec<Measured>, registry: &Registry) -> (Vec<Measured>, Vec<String>) {
+    let (known, unknown): (Vec<Measured>, Vec<Measured>) = results
+        .into_iter()
+        .partition(|m| registry.get(&m.strategy).is_some());
+    let stale: BTreeSet<String> = unknown.into_iter().map(|m| m.strategy).collect();
+    (known, stale.into_iter().collect())
 }
 
 /// Every benchmark under `dir` (criterion's output folder, `target/criterion`), from its
@@ -220,5 +231,19 @@ mod tests {
             "{missing}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn results_of_strategies_the_program_does_not_know_are_left_out_and_named() {
+        let m = |strategy: &str| Measured {
+            workload: "get_hit/u64 @ 100".to_owned(),
+            strategy: strategy.to_owned(),
+            ns_per_op: 1.0,
+        };
+        let all = vec![m("ttlfifo"), m("gone"), m("lru"), m("gone"), m("older")];
+        let (kept, stale) = of_registry(all, &Registry::ours());
+        let kept: Vec<&str> = kept.iter().map(|m| m.strategy.as_str()).collect();
+        assert_eq!(kept, ["ttlfifo", "lru"]);
+        assert_eq!(stale, ["gone", "older"]);
     }
 }

@@ -12,88 +12,20 @@
 mod baseline;
 mod builtin;
 pub mod redis;
+mod types;
 
 use std::any::{Any, TypeId};
 use std::fmt;
-use std::hash::Hash;
 use std::sync::Arc;
 
-use cache_core::{Clock, ExpiringCache, ManualClock, SystemClock};
+use cache_core::{ExpiringCache, ManualClock, SystemClock};
 use serde::{Serialize, Serializer};
 
 pub use baseline::HashMapBaseline;
 pub use builtin::fixed_hasher;
+pub use types::{BenchClock, Key, Value, Wire};
 
 use crate::measure::retention::TrackedValue;
-
-mod sealed {
-    pub trait Sealed {}
-}
-
-/// A key type the measurements use: `String` (the article's keys) or `u64`.
-///
-/// Sealed: these are the types a [`Build`] implementation must handle, and the only ones.
-pub trait Key: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static + Wire {}
-
-/// A value type the measurements use: `String`, `u64`, or the retention harness's
-/// [`TrackedValue`] (an 8-byte string that counts its copies).
-pub trait Value: Clone + Send + Sync + fmt::Debug + 'static + Wire {}
-
-/// How a key or value travels to a cache server: its bytes, as the `redis` crate writes them
-/// (a string's UTF-8, an integer's decimal digits). Sealed, with [`Key`] and [`Value`].
-pub trait Wire: Sized + sealed::Sealed {
-    /// The bytes stored.
-    fn to_wire(&self) -> Vec<u8>;
-    /// The value back from its bytes; `None` if they are not one.
-    fn from_wire(bytes: Vec<u8>) -> Option<Self>;
-}
-
-impl Wire for String {
-    fn to_wire(&self) -> Vec<u8> {
-        self.as_bytes().to_vec()
-    }
-    fn from_wire(bytes: Vec<u8>) -> Option<String> {
-        String::from_utf8(bytes).ok()
-    }
-}
-
-impl Wire for u64 {
-    fn to_wire(&self) -> Vec<u8> {
-        self.to_string().into_bytes()
-    }
-    fn from_wire(bytes: Vec<u8>) -> Option<u64> {
-        std::str::from_utf8(&bytes).ok()?.parse().ok()
-    }
-}
-
-impl Wire for TrackedValue {
-    fn to_wire(&self) -> Vec<u8> {
-        self.text().as_bytes().to_vec()
-    }
-    /// A copy read back from a server is not counted in any census: it is this process's
-    /// copy of an entry whose original is the server's.
-    fn from_wire(bytes: Vec<u8>) -> Option<TrackedValue> {
-        Some(TrackedValue::untracked(String::from_utf8(bytes).ok()?))
-    }
-}
-
-/// A clock the measurements run strategies on: [`ManualClock`] (moved by hand: footprint,
-/// retention at full scale, hit ratio, `get_expired` bench) or [`SystemClock`] (real time:
-/// the benches, and retention of strategies whose reclamation runs on real time).
-pub trait BenchClock: Clock + Clone + Send + Sync + 'static + sealed::Sealed {}
-
-impl sealed::Sealed for String {}
-impl sealed::Sealed for u64 {}
-impl sealed::Sealed for TrackedValue {}
-impl sealed::Sealed for ManualClock {}
-impl sealed::Sealed for SystemClock {}
-impl Key for String {}
-impl Key for u64 {}
-impl Value for String {}
-impl Value for u64 {}
-impl Value for TrackedValue {}
-impl BenchClock for ManualClock {}
-impl BenchClock for SystemClock {}
 
 /// How to build a strategy's cache: for any [`Key`], [`Value`] and [`BenchClock`], with room
 /// for `capacity` entries (an unbounded strategy ignores it).
@@ -507,86 +439,4 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn names_are_found_and_unknown_names_are_a_clear_error() {
-        let r = Registry::ours();
-        for s in r.all() {
-            assert_eq!(r.find(s.name()).as_ref(), Ok(s));
-        }
-        let err = r.find("lfu").unwrap_err().to_string();
-        assert!(
-            err.contains("unknown strategy \"lfu\"") && err.contains("weakfifo"),
-            "{err}"
-        );
-        let got = r.parse_list("lru, moka,lru").unwrap();
-        assert_eq!(
-            got.iter().map(Strategy::name).collect::<Vec<_>>(),
-            ["lru", "moka"]
-        );
-        let empty = r.parse_list(" , ").unwrap_err().to_string();
-        assert!(empty.contains("known: weakfifo"), "{empty}");
-    }
-
-    #[test]
-    fn a_registry_refuses_duplicate_and_unusable_names() {
-        struct Nothing;
-        impl Build for Nothing {
-            fn build<K: Key, V: Value, C: BenchClock>(
-                &self,
-                _: usize,
-                clock: C,
-            ) -> Box<dyn ExpiringCache<K, V>> {
-                Box::new(HashMapBaseline::with_clock(clock))
-            }
-        }
-        let r = Registry::ours();
-        assert_eq!(
-            r.clone()
-                .with(Strategy::new("lru", "", Nothing))
-                .unwrap_err(),
-            RegistryError::Duplicate("lru")
-        );
-        for bad in [
-            "",
-            "Mine",
-            "my cache",
-            "9lives",
-            "payload_floor",
-            "opt",
-            "compulsory_bound",
-        ] {
-            assert_eq!(
-                r.clone().with(Strategy::new(bad, "", Nothing)).unwrap_err(),
-                RegistryError::BadName(bad)
-            );
-        }
-        let more = r.with(Strategy::new("mine_2", "", Nothing)).unwrap();
-        assert_eq!(more.names().last(), Some(&"mine_2"));
-    }
-
-    #[test]
-    fn every_strategy_builds_for_every_type_and_serves_through_the_contract() {
-        fn check<K: Key, V: Value + PartialEq>(s: &Strategy, k: K, v: V) {
-            let clock = ManualClock::new();
-            let cache = s.build::<K, V, _>(16, clock.clone());
-            cache.set_ex(k.clone(), v.clone(), Duration::from_secs(1));
-            assert_eq!(cache.get_ex(&k), Some(v), "{s}");
-            clock.advance(Duration::from_secs(2));
-            assert_eq!(cache.get_ex(&k), None, "{s}");
-            let real = s.build::<K, u64, _>(16, SystemClock::new());
-            real.set_ex(k.clone(), 7, Duration::MAX);
-            assert_eq!(real.get_ex(&k), Some(7), "{s}");
-        }
-        for s in Registry::ours().all() {
-            check(s, 1u64, 10u64);
-            check(s, "k".to_owned(), "v".to_owned());
-            check(s, 2u64, "w".to_owned());
-            check(s, "j".to_owned(), 20u64);
-        }
-    }
-}
+mod tests;

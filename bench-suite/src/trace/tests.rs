@@ -20,8 +20,16 @@ fn fixture(name: &str, bytes: &[u8], gzip: bool) -> PathBuf {
 }
 
 fn load(name: &str, bytes: &[u8], format: Format) -> Result<Vec<u64>> {
-    let plain = Trace::load(name, &fixture(name, bytes, false), format);
-    let gz = Trace::load(name, &fixture(&format!("{name}.gz"), bytes, true), format);
+    let (plain_file, gz_file) = (
+        fixture(name, bytes, false),
+        fixture(&format!("{name}.gz"), bytes, true),
+    );
+    let plain = Trace::load(name, &plain_file, format);
+    let gz = Trace::load(name, &gz_file, format);
+    let _ = (
+        std::fs::remove_file(plain_file),
+        std::fs::remove_file(gz_file),
+    );
     assert_eq!(
         plain
             .as_ref()
