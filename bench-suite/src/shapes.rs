@@ -2,6 +2,9 @@
 //! fields, not global state).
 
 use std::fmt::Write as _;
+use std::time::Duration;
+
+use cache_core::ExpiringCache;
 
 use crate::strategies::{Key, Value};
 
@@ -17,6 +20,23 @@ pub trait Shape: Sync {
     fn key(&self, id: u64) -> Self::K;
     /// The `id`-th value.
     fn value(&self, id: u64) -> Self::V;
+}
+
+/// Entries written per [`ExpiringCache::set_ex_many`] call by [`fill`].
+pub const FILL_BATCH: u64 = 1_000;
+
+/// Writes the first `n` entries of `shape` into `cache`, each with `ttl`, in order, through
+/// [`ExpiringCache::set_ex_many`] in batches of [`FILL_BATCH`]: one round trip per batch for a
+/// cache server, `set_ex` one by one for the others.
+pub fn fill<S: Shape>(cache: &dyn ExpiringCache<S::K, S::V>, shape: &S, n: u64, ttl: Duration) {
+    for start in (0..n).step_by(FILL_BATCH as usize) {
+        let end = (start + FILL_BATCH).min(n);
+        cache.set_ex_many(
+            (start..end)
+                .map(|id| (shape.key(id), shape.value(id), ttl))
+                .collect(),
+        );
+    }
 }
 
 /// The article's shape: 20-byte `String` keys (`user_id_012345678901`) and 8-byte `String`

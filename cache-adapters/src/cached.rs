@@ -92,7 +92,13 @@ impl<K: Hash + Eq + Clone, V, C: Clock> CachedTtlCache<K, V, C> {
 
     /// The store, with the clock's time set for `cached`'s expiry checks on this thread.
     fn lock<'a>(&self, m: &'a Mutex<Store<K, V>>) -> MutexGuard<'a, Store<K, V>> {
-        NOW.with(|n| n.set(self.clock.now()));
+        Self::lock_at(m, self.clock.now())
+    }
+
+    /// The store, with `now` set for `cached`'s expiry checks on this thread (a call that has
+    /// read the clock already).
+    fn lock_at(m: &Mutex<Store<K, V>>, now: Timestamp) -> MutexGuard<'_, Store<K, V>> {
+        NOW.with(|n| n.set(now));
         // A panic in the user's code under the lock: `cached` orders its own work so that a
         // panic leaves the store consistent (its docs say so for each operation).
         m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -116,8 +122,9 @@ where
         let Some(inner) = self.inner.as_ref() else {
             return;
         };
-        let deadline = deadline(self.clock.now(), ttl);
-        let mut store = self.lock(inner);
+        let now = self.clock.now();
+        let deadline = deadline(now, ttl);
+        let mut store = Self::lock_at(inner, now);
         let replaced = store.cache_set(key, Stored { value, deadline });
         drop(store);
         drop(replaced);

@@ -91,10 +91,12 @@ where
         StrettoCache { inner, clock }
     }
 
-    fn time_left(&self, deadline: Timestamp) -> Option<Duration> {
+    /// stretto's TTL for an entry set at `now` to live until `deadline`: the time left (at
+    /// least 1 ns: stretto reads zero as never), or `None` for no expiry.
+    fn time_left(deadline: Timestamp, now: Timestamp) -> Option<Duration> {
         (deadline != Timestamp::MAX).then(|| {
             deadline
-                .saturating_duration_since(self.clock.now())
+                .saturating_duration_since(now)
                 .max(Duration::from_nanos(1))
         })
     }
@@ -118,9 +120,10 @@ where
         let Some(inner) = self.inner.as_ref() else {
             return;
         };
-        let deadline = deadline(self.clock.now(), ttl);
+        let now = self.clock.now();
+        let deadline = deadline(now, ttl);
         let stored = Stored { value, deadline };
-        let _admitted = match self.time_left(deadline) {
+        let _admitted = match Self::time_left(deadline, now) {
             Some(left) => inner.insert_with_ttl(key, stored, 1, left),
             None => inner.insert(key, stored, 1),
         };

@@ -19,7 +19,7 @@ use crate::format::{f1, f2, or_dash};
 use crate::progress::Progress;
 use crate::report::svg::{Chart, Series};
 use crate::report::{OutFile, Section, csv_file};
-use crate::shapes::{Article, Shape, U64};
+use crate::shapes::{self, Article, FILL_BATCH, Shape, U64};
 use crate::strategies::{External, Registry, Strategy};
 use crate::table::Table;
 
@@ -76,9 +76,6 @@ pub struct FootprintRow {
 
 /// What the in-process rows count.
 pub const HEAP: &str = "process heap";
-
-/// Sets written per round trip when filling a cache server.
-const BATCH: usize = 1_000;
 
 impl FootprintRow {
     /// This row with the payload floor set, and the overhead above it.
@@ -195,8 +192,8 @@ fn measure_heap<S: Shape>(
 }
 
 /// The footprint of a strategy whose entries live in a server, by the server's own figures
-/// (settled before and after): filled through [`ExpiringCache::set_ex_many`](cache_core::ExpiringCache::set_ex_many) in batches of
-/// 1 000 (one round trip each; the server stores what one `set_ex` at a time would). There is
+/// (settled before and after): filled by [`shapes::fill`], in batches of 1 000 sets (one round
+/// trip each; the server stores what one `set_ex` at a time would). There is
 /// no allocation count (`allocs_per_entry` is `None`, null in JSON); the fixed cost is the empty
 /// server's. Fails if a command failed.
 pub fn measure_server<S: Shape>(
@@ -210,18 +207,7 @@ pub fn measure_server<S: Shape>(
     let failures = server.failures();
     let cache = strategy.build::<S::K, S::V, _>(n, ManualClock::new());
     let empty = server.memory(true).map_err(failed)?;
-    let mut ids = 0..n as u64;
-    loop {
-        let batch: Vec<_> = ids
-            .by_ref()
-            .take(BATCH)
-            .map(|id| (shape.key(id), shape.value(id), TTL))
-            .collect();
-        if batch.is_empty() {
-            break;
-        }
-        cache.set_ex_many(batch);
-    }
+    shapes::fill(&*cache, shape, n as u64, TTL);
     let filled = server.memory(true).map_err(failed)?;
     let resident = cache.resident_len();
     drop(cache);
@@ -457,7 +443,7 @@ impl Section for Footprint {
                 o,
                 "`{strategy}` keeps its entries in a server: its byte figures are {counted_by}, \
                  read with `INFO memory` before and after the fill (once the server has \
-                 finished resizing its tables); it is filled in pipelined batches of {BATCH} \
+                 finished resizing its tables); it is filled in pipelined batches of {FILL_BATCH} \
                  sets, which store what one set at a time would. *fixed* is the empty server; \
                  there is no allocation count (n/a); *not freed* is what the server still holds \
                  after the client is dropped — its keys stay until their TTL.\n\n"

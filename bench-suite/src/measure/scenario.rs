@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::format::{bytes, f1, nanos, or_dash};
 use crate::progress::Progress;
 use crate::report::{OutFile, Section, csv_file};
-use crate::shapes::{article_key, article_value};
+use crate::shapes::{self, Article, article_key};
 use crate::strategies::Strategy;
 use crate::table::Table;
 
@@ -101,9 +101,7 @@ const HIT_BATCHES: usize = 15;
 /// as take at least a millisecond; the median batch ÷ its hits.
 pub fn get_hit_ns(strategy: &Strategy) -> f64 {
     let cache = strategy.build::<String, String, _>(HIT_ENTRIES as usize, SystemClock::new());
-    let ttl = Duration::from_secs(3600);
-    let entries = (0..HIT_ENTRIES).map(|id| (article_key(id), article_value(id), ttl));
-    cache.set_ex_many(entries.collect());
+    shapes::fill(&*cache, &Article, HIT_ENTRIES, Duration::from_secs(3600));
     cache.maintain();
     let keys: Vec<String> = (0..HIT_ENTRIES)
         .map(|i| article_key(i.wrapping_mul(7_919) % HIT_ENTRIES))

@@ -26,7 +26,7 @@ use rand_xoshiro::rand_core::{Rng, SeedableRng};
 pub use mix::{THREADS, mix};
 pub use ops::ops;
 
-use crate::shapes::Shape;
+use crate::shapes::{self, Shape};
 use crate::strategies::{BenchClock, Strategy};
 
 /// The sizes the benches run at.
@@ -111,12 +111,7 @@ pub fn filled<S: Shape, C: BenchClock>(
     clock: C,
 ) -> Boxed<S> {
     let cache = strategy.build::<S::K, S::V, C>(n, clock);
-    // In batches: one round trip each for a cache server, set_ex one by one for the others.
-    for start in (0..n as u64).step_by(1_000) {
-        let end = (start + 1_000).min(n as u64);
-        let batch = (start..end).map(|id| (shape.key(id), shape.value(id), ttl));
-        cache.set_ex_many(batch.collect());
-    }
+    shapes::fill(&*cache, shape, n as u64, ttl);
     cache.maintain();
     cache
 }

@@ -268,10 +268,11 @@ fn encode<V: ToRedisArgs>(deadline: Timestamp, value: &V) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn decode<V: FromRedisValue>(stored: Vec<u8>) -> Option<(Timestamp, V)> {
-    let (dl, rest) = stored.split_at_checked(8)?;
-    let dl = Timestamp::from_nanos(u64::from_be_bytes(dl.try_into().ok()?));
-    let value = V::from_redis_value(Value::BulkString(rest.to_vec())).ok()?;
+/// The deadline and the value from a stored string, whose bytes become the value's in place.
+fn decode<V: FromRedisValue>(mut stored: Vec<u8>) -> Option<(Timestamp, V)> {
+    let dl = Timestamp::from_nanos(u64::from_be_bytes(stored.get(..8)?.try_into().ok()?));
+    stored.drain(..8);
+    let value = V::from_redis_value(Value::BulkString(stored)).ok()?;
     Some((dl, value))
 }
 
