@@ -21,6 +21,16 @@
 //! cache whose valid set is smaller than its capacity and that is never maintained, expired
 //! entries fill it — the article's failure mode, in a crate many reach for.
 //!
+//! # Drops under the lock
+//!
+//! `cached` 4.1 drops, inside its own calls, the entries it removes: the expired entry
+//! `cache_get` finds, the least recently used entry `cache_set` evicts, the expired value an
+//! overwrite replaces, and everything `evict()` frees (`stores/expiring_lru.rs`) — all while
+//! the adapter's `Mutex` is held, since those calls need it. A key or value whose `Drop` calls
+//! back into this cache deadlocks there; [`DROPS_UNDER_LOCK`] says so to the conformance suite.
+//! (The adapter drops what it is handed back — a live value replaced by an overwrite — after
+//! the lock.)
+//!
 //! # Resident count
 //!
 //! [`resident_len`](cache_core::ExpiringCache::resident_len) is `cache_size()`: every stored
@@ -43,6 +53,11 @@ use ::cached::Cached as _;
 use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline};
 
 use crate::Stored;
+
+/// Why a `Drop` that calls back into a [`CachedTtlCache`] deadlocks (see the module docs),
+/// for the conformance suite.
+pub const DROPS_UNDER_LOCK: &str = "cached 4.1 drops the entries it evicts or finds expired inside \
+     cache_get, cache_set and evict(), which run under the adapter's Mutex";
 
 /// The largest capacity whose table is allocated up front, as `cached` does.
 const PREALLOCATE_UP_TO: usize = 1 << 24;

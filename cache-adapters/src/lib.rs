@@ -51,7 +51,7 @@ mod redis;
 mod stretto;
 
 #[cfg(feature = "cached")]
-pub use crate::cached::CachedTtlCache;
+pub use crate::cached::{CachedTtlCache, DROPS_UNDER_LOCK as CACHED_DROPS_UNDER_LOCK};
 #[cfg(feature = "lru")]
 pub use crate::lru::LruTtlCache;
 #[cfg(feature = "moka")]

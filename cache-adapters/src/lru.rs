@@ -113,8 +113,11 @@ where
         if stored.is_live(now) {
             return Some(stored.value.clone());
         }
-        // Expired: free it now rather than leave it until LRU pushes it out.
-        lru.pop(key);
+        // Expired: free it now rather than leave it until LRU pushes it out (dropped once the
+        // lock is released).
+        let expired = lru.pop(key);
+        drop(lru);
+        drop(expired);
         None
     }
 
@@ -125,7 +128,9 @@ where
         let deadline = deadline(self.clock.now(), ttl);
         let mut lru = lock(inner);
         let put = catch_unwind(AssertUnwindSafe(|| {
-            lru.put(Guarded(key), Stored { value, deadline })
+            // `push`, not `put`: it hands back the entry it replaced or evicted, which is dropped
+            // once the lock is released.
+            lru.push(Guarded(key), Stored { value, deadline })
         }));
         let caught = take_caught();
         let (replaced, escaped) = match put {

@@ -48,6 +48,9 @@ enum Fault {
     BatchInReverse,
     /// Sends a `set_ex_many` batch with one TTL for all, its first entry's.
     BatchSharesOneTtl,
+    /// Drops what it evicts or replaces while holding its lock (whose re-entry it detects and
+    /// panics on, as some locks do, rather than deadlocking).
+    DropsUnderLock,
 }
 
 /// Key → (value, deadline), and the keys in insertion order.
@@ -86,6 +89,12 @@ impl<K, V> Faulty<K, V> {
     fn lock(&self) -> MutexGuard<'_, State<K, V>> {
         match self.fault {
             Fault::BrokenAfterUserPanic => self.inner.lock().unwrap(),
+            Fault::DropsUnderLock => match self.inner.try_lock() {
+                Ok(guard) => guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                // The scenarios that share the cache between threads do not use this fault.
+                Err(std::sync::TryLockError::WouldBlock) => panic!("the lock was re-entered"),
+            },
             _ => self.inner.lock().unwrap_or_else(PoisonError::into_inner),
         }
     }
@@ -133,12 +142,17 @@ where
         };
         let mut guard = self.lock();
         let (map, order) = &mut *guard;
+        // What this call frees, dropped once the lock is released (except with the fault).
+        let mut freed = None;
         if let Some(entry) = map.get_mut(&key) {
             match self.fault {
-                Fault::StaleAfterOverwrite => {}
-                Fault::KeepsOldDeadline => entry.0 = value,
-                _ => *entry = (value, deadline),
+                Fault::StaleAfterOverwrite => freed = Some(value),
+                Fault::KeepsOldDeadline => freed = Some(std::mem::replace(&mut entry.0, value)),
+                Fault::DropsUnderLock => *entry = (value, deadline),
+                _ => freed = Some(std::mem::replace(entry, (value, deadline)).0),
             }
+            drop(guard);
+            drop(freed);
             return;
         }
         if self.fault == Fault::PanicsOnItsOwn && self.sets.fetch_add(1, Ordering::Relaxed) == 50 {
@@ -148,8 +162,10 @@ where
             match order.pop_front() {
                 Some(oldest) => {
                     let evicted = map.remove(&oldest);
-                    if self.fault == Fault::LeaksEvicted {
-                        std::mem::forget(evicted);
+                    match self.fault {
+                        Fault::LeaksEvicted => std::mem::forget(evicted),
+                        Fault::DropsUnderLock => drop(evicted),
+                        _ => freed = evicted.map(|e| e.0),
                     }
                 }
                 None => return, // capacity 0
@@ -157,6 +173,8 @@ where
         }
         map.insert(key.clone(), (value, deadline));
         order.push_back(key);
+        drop(guard);
+        drop(freed);
     }
 
     fn set_ex_many(&self, mut entries: Vec<(K, V, Duration)>) {
@@ -187,8 +205,14 @@ where
         let mut guard = self.lock();
         let (map, order) = &mut *guard;
         let all = self.fault == Fault::MaintainFreesLiveToo;
-        map.retain(|_, &mut (_, deadline)| !all && now <= deadline);
+        let freed: Vec<(K, (V, Timestamp))> = map
+            .extract_if(|_, &mut (_, deadline)| all || now > deadline)
+            .collect();
         order.retain(|k| map.contains_key(k));
+        if self.fault != Fault::DropsUnderLock {
+            drop(guard);
+        }
+        drop(freed);
     }
 }
 
@@ -335,6 +359,33 @@ fn the_panic_scenario_checks_values_capacity_drops_and_its_own_panics() {
     );
     let err = under_panics(Fault::PanicsOnItsOwn).unwrap_err();
     assert!(err.contains("a panic of the cache's own"), "{err}");
+}
+
+/// The re-entrancy scenario on `fault`: its outcome, or the failure's message.
+fn under_reentry(fault: Fault) -> Result<Outcome, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        testkit::drop_may_call_back_into_the_cache(
+            |clock, cap| Faulty::new(fault, clock, cap),
+            CAPS,
+        )
+    }))
+    .map_err(testkit::panic_message)
+}
+
+#[test]
+fn a_cache_that_drops_values_under_its_lock_is_caught_and_one_that_does_not_passes() {
+    assert_eq!(under_reentry(Fault::None), Ok(Outcome::Passed));
+    let err = under_reentry(Fault::DropsUnderLock).unwrap_err();
+    assert!(
+        err.contains("eviction") && err.contains("the lock was re-entered"),
+        "{err}"
+    );
+    let declared = CAPS.drops_values_under_lock("it says so");
+    let skipped = testkit::drop_may_call_back_into_the_cache(
+        |clock, cap| Faulty::new(Fault::DropsUnderLock, clock, cap),
+        declared,
+    );
+    assert_eq!(skipped, Outcome::Skipped("it says so"));
 }
 
 #[test]

@@ -46,10 +46,13 @@ where
 
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
         let dl = deadline(self.clock.now(), ttl);
-        self.map
+        // The replaced value is dropped after the statement has released the lock.
+        let replaced = self
+            .map
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key, (value, dl));
+        drop(replaced);
     }
 
     fn resident_len(&self) -> usize {

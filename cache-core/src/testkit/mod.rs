@@ -59,7 +59,9 @@
 //! deliberately broken caches are caught).
 //!
 //! The scenarios use `u64` keys and values, except [`survives_panics_in_user_code`], whose keys
-//! and values panic on command in their `Hash`, `Eq`, `Clone` and `Drop` (so the constructor
+//! and values panic on command in their `Hash`, `Eq`, `Clone` and `Drop`, and
+//! [`drop_may_call_back_into_the_cache`], whose values call back into the cache when dropped
+//! (so the constructor
 //! given to [`conformance_tests!`](crate::conformance_tests) should be generic over the key and
 //! value types). A scenario that cannot apply to an implementation
 //! (say, one whose expiry does not follow the injected clock) returns
@@ -73,8 +75,10 @@ use std::time::Duration;
 use crate::{Clock, ExpiringCache, ManualClock, Timestamp, is_live};
 
 mod panics;
+mod reentry;
 
 pub use panics::{Fuse, InjectedPanic, Trap, TrapKey, TrapValue, survives_panics_in_user_code};
+pub use reentry::{ReentrantValue, Reentry, drop_may_call_back_into_the_cache};
 
 /// How exactly an implementation keeps to the capacity it was built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +144,10 @@ pub struct Capabilities {
     /// epoch-based reclamation): a function that lets that reclamation run, called between
     /// checks until every key and value has been dropped (a few hundred times at most).
     pub settle_after_drop: Option<fn()>,
+    /// For an implementation that drops keys or values while holding its own lock, so that a
+    /// `Drop` calling back into the cache would deadlock: why. The re-entrancy scenario
+    /// ([`drop_may_call_back_into_the_cache`]) is then skipped with that reason.
+    pub drops_under_lock: Option<&'static str>,
 }
 
 impl Capabilities {
@@ -151,6 +159,7 @@ impl Capabilities {
             maintain_frees_expired: false,
             panic_safety: PanicSafety::Full,
             settle_after_drop: None,
+            drops_under_lock: None,
         }
     }
 
@@ -175,6 +184,12 @@ impl Capabilities {
     /// Sets [`Capabilities::settle_after_drop`].
     pub const fn settle_after_drop(mut self, settle: fn()) -> Capabilities {
         self.settle_after_drop = Some(settle);
+        self
+    }
+
+    /// Declares [`Capabilities::drops_under_lock`], with the reason.
+    pub const fn drops_values_under_lock(mut self, why: &'static str) -> Capabilities {
+        self.drops_under_lock = Some(why);
         self
     }
 
@@ -805,7 +820,10 @@ macro_rules! __conformance_test_fns {
 /// types serves both the `u64` scenarios and
 /// [`survives_panics_in_user_code`](crate::testkit::survives_panics_in_user_code), whose keys
 /// and values are [`TrapKey`](crate::testkit::TrapKey) and
-/// [`TrapValue`](crate::testkit::TrapValue).
+/// [`TrapValue`](crate::testkit::TrapValue), and
+/// [`drop_may_call_back_into_the_cache`](crate::testkit::drop_may_call_back_into_the_cache),
+/// whose values are [`ReentrantValue`](crate::testkit::ReentrantValue) (and whose cache must be
+/// `'static`: it is shared with a thread that watches for a deadlock).
 ///
 /// See the [module documentation](crate::testkit) for an example.
 #[macro_export]
@@ -816,6 +834,11 @@ macro_rules! conformance_tests {
         #[test]
         fn survives_panics_in_user_code() {
             let _ = $crate::testkit::survives_panics_in_user_code($make, $caps);
+        }
+
+        #[test]
+        fn drop_may_call_back_into_the_cache() {
+            let _ = $crate::testkit::drop_may_call_back_into_the_cache($make, $caps);
         }
     };
 }
@@ -847,8 +870,8 @@ pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Runs every `u64` scenario, catching failures, and returns one result per scenario in order.
-/// ([`survives_panics_in_user_code`] needs the cache built for other key and value types; call
-/// it on its own.)
+/// ([`survives_panics_in_user_code`] and [`drop_may_call_back_into_the_cache`] need the cache
+/// built for other key and value types; call them on their own.)
 pub fn run_all<C, F>(make: F, caps: Capabilities) -> Vec<ScenarioResult>
 where
     F: Fn(ManualClock, usize) -> C,

@@ -6,10 +6,11 @@ mod shard;
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use cache_core::{Clock, ExpiringCache, SystemClock, deadline, is_live};
+use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
 
 pub(crate) use shard::MAX_ENTRIES;
 use shard::Shard;
@@ -24,6 +25,9 @@ const SWEEP_SCAN: usize = 1;
 /// every trace of the report (`--traces all`, 68 cells): 2 gave a mean hit ratio of 38.25 %, 1
 /// gave 38.12 % and fell further below plain FIFO on the zigzag trace (17 points against 13).
 const PROMOTE_AT: u8 = 2;
+/// Expired entries `maintain()` frees under one holding of a shard's lock, at most (about):
+/// then it drops them, the lock released, and goes on.
+const MAINTAIN_BATCH: usize = 4_096;
 /// Entries a shard holds at least, when the shard count is chosen by default.
 const MIN_SHARD: usize = 256;
 
@@ -47,6 +51,22 @@ pub enum Policy {
 /// One shard, on a cache line of its own (two shards' locks never share one).
 #[repr(align(128))]
 struct Padded<K, V>(Mutex<Shard<K, V>>);
+
+/// The cache's count of entries, on a cache line of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Count(AtomicUsize);
+
+/// A place in the cache's count, held while an entry is inserted: given back if the insertion
+/// does not happen (a panic in the user's `Hash` while the index grows, or an overwrite after
+/// all), kept (`forget`) once the entry is in.
+struct Ticket<'a>(&'a AtomicUsize);
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// A cache with a time-to-live per entry that frees expired entries as time passes, and costs
 /// a few bytes per entry above the keys, values and deadlines themselves; eviction by plain
@@ -84,6 +104,10 @@ pub struct TtlFifoCache<K, V, C: Clock = SystemClock, S = DefaultHasher> {
     clock: C,
     hasher: S,
     shards: Box<[Padded<K, V>]>,
+    /// Entries held by every shard together, plus places taken by insertions under way and
+    /// not yet given back by removals under way: never below the entries held, never above
+    /// `maxlen`. It is what bounds the cache; the shards borrow room from each other through it.
+    count: Count,
 }
 
 /// Builds a [`TtlFifoCache`]: `TtlFifoCache::builder(maxlen).policy(..).clock(..).build()`.
@@ -145,7 +169,7 @@ impl<C: Clock, S: BuildHasher> Builder<C, S> {
             .next_power_of_two();
         let shards = (0..n)
             .map(|i| maxlen / n + usize::from(i < maxlen % n))
-            .map(|cap| Padded(Mutex::new(Shard::new(cap, self.policy))))
+            .map(|share| Padded(Mutex::new(Shard::new(share, maxlen, self.policy))))
             .collect();
         TtlFifoCache {
             maxlen,
@@ -153,6 +177,7 @@ impl<C: Clock, S: BuildHasher> Builder<C, S> {
             clock: self.clock,
             hasher: self.hasher,
             shards,
+            count: Count::default(),
         }
     }
 }
@@ -219,7 +244,12 @@ impl<K, V, C: Clock, S> TtlFifoCache<K, V, C, S> {
     /// Entries held, expired ones not yet freed included (the same as `resident_len`).
     pub fn len(&self) -> usize {
         (0..self.shards.len())
-            .map(|i| self.lock(i).slots.len())
+            .map(|i| {
+                let shard = self.lock(i);
+                let len = shard.slots.len();
+                self.unlock(shard);
+                len
+            })
             .sum()
     }
 
@@ -229,11 +259,12 @@ impl<K, V, C: Clock, S> TtlFifoCache<K, V, C, S> {
     }
 
     /// Shard `i`'s lock. A panic in the user's code while it was held poisons it. A panic in
-    /// `Eq` (finding a key), `Clone` (a hit) or `Drop` (of an entry already taken out) comes
-    /// when nothing is half-done: the lock is simply used on, nothing lost. A panic in `Hash`
-    /// while a removal or the index's growth was under way (`editing`) may have left the shard
-    /// inconsistent, and the key that panicked would make every later eviction panic: the shard
-    /// is cleared — its entries dropped, as a bounded cache may — and used on.
+    /// `Eq` (finding a key) or `Clone` (a hit) comes when nothing is half-done: the lock is
+    /// simply used on, nothing lost. A panic in `Hash` while a removal or the index's growth
+    /// was under way (`editing`) may have left the shard inconsistent, and the key that
+    /// panicked would make every later eviction panic: the shard is cleared — its entries
+    /// dropped (by [`Self::unlock`], after the lock), as a bounded cache may — and used on.
+    /// Either way, removals the panicking call had not settled in the count are settled.
     fn lock(&self, i: usize) -> MutexGuard<'_, Shard<K, V>> {
         let m = &self.shards[i].0;
         match m.lock() {
@@ -243,10 +274,43 @@ impl<K, V, C: Clock, S> TtlFifoCache<K, V, C, S> {
                 if guard.editing {
                     guard.clear();
                 }
+                self.settle(&mut guard);
                 m.clear_poison();
                 guard
             }
         }
+    }
+
+    /// Gives back the count's places of the entries the shard has removed.
+    fn settle(&self, shard: &mut Shard<K, V>) {
+        let freed = std::mem::take(&mut shard.freed);
+        if freed > 0 {
+            self.count.0.fetch_sub(freed, Ordering::Relaxed);
+        }
+    }
+
+    /// A place in the count, if the cache is not full.
+    fn acquire(&self) -> Option<Ticket<'_>> {
+        let count = &self.count.0;
+        // One load when full (the steady state of a cache under a stream of new keys).
+        let mut held = count.load(Ordering::Relaxed);
+        while held < self.maxlen {
+            match count.compare_exchange_weak(held, held + 1, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(Ticket(count)),
+                Err(now) => held = now,
+            }
+        }
+        None
+    }
+
+    /// Settles the shard's removals, releases its lock, then drops what it removed: no user
+    /// `Drop` runs under a lock.
+    fn unlock(&self, mut shard: MutexGuard<'_, Shard<K, V>>) {
+        self.settle(&mut shard);
+        let trash = std::mem::take(&mut shard.trash);
+        drop(shard);
+        drop(trash);
     }
 
     /// The shard of a key with this hash (bits 32 up: hashbrown's index uses the low bits and
@@ -257,10 +321,56 @@ impl<K, V, C: Clock, S> TtlFifoCache<K, V, C, S> {
 }
 
 impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlFifoCache<K, V, C, S> {
+    /// Inserts a new key when the cache is full and the key's own shard (`home`) is empty:
+    /// the next shard that holds anything evicts by its policy and hands its place in the
+    /// count over. One lock at a time, so no two are ever held together. If every other shard
+    /// was emptied meanwhile, room has been freed and is taken instead; if even that was taken
+    /// by another thread, the entry is declined (the contract allows it).
+    fn insert_borrowing(
+        &self,
+        home: usize,
+        hash: u64,
+        key: K,
+        value: V,
+        dl: Timestamp,
+        now: Timestamp,
+    ) {
+        let n = self.shards.len();
+        let mut ticket = None;
+        for step in 1..n {
+            let mut shard = self.lock((home + step) & (n - 1));
+            let victim = shard.evict(now, &self.hasher);
+            if let Some(victim) = victim {
+                shard.freed -= 1;
+                ticket = Some(Ticket(&self.count.0));
+                shard.trash.push(victim);
+            }
+            self.unlock(shard);
+            if ticket.is_some() {
+                break;
+            }
+        }
+        let Some(ticket) = ticket.or_else(|| self.acquire()) else {
+            return;
+        };
+        let mut shard = self.lock(home);
+        let old = match shard.find(hash, &key) {
+            // Set by another thread meanwhile: overwritten; the place goes back.
+            Some(i) => Some((shard.overwrite(i, value, dl), key)),
+            None => {
+                shard.insert(hash, key, value, dl, &self.hasher);
+                std::mem::forget(ticket);
+                None
+            }
+        };
+        self.unlock(shard);
+        drop(old);
+    }
+
     /// Checks every shard's invariants (tests).
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        let mut total = 0;
+        let (mut total, mut held) = (0, 0);
         for i in 0..self.shards.len() {
             let shard = self.lock(i);
             shard.check(&self.hasher);
@@ -271,11 +381,19 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlFifoCache<K, V, C, S> {
                     "key in its shard"
                 );
             }
-            total += shard.capacity;
+            total += shard.share;
+            held += shard.slots.len();
         }
+        assert_eq!(total, self.maxlen, "the shards' shares add up to maxlen");
         assert_eq!(
-            total, self.maxlen,
-            "the shards' capacities add up to maxlen"
+            self.count.0.load(Ordering::Relaxed),
+            held,
+            "the count is the entries held"
+        );
+        assert!(
+            held <= self.maxlen,
+            "{held} entries held, above {}",
+            self.maxlen
         );
     }
 
@@ -329,8 +447,8 @@ where
         }
         // Expired: free it on the spot (dropped once the shard is unlocked).
         let (expired, _) = shard.remove(i, &self.hasher);
-        drop(shard);
-        drop(expired);
+        shard.trash.push(expired);
+        self.unlock(shard);
         None
     }
 
@@ -345,28 +463,41 @@ where
         let dl = deadline(now, ttl);
         let hash = self.hasher.hash_one(&key);
         let h = &self.hasher;
-        let mut guard = self.lock(self.shard_of(hash));
+        let home = self.shard_of(hash);
+        let mut guard = self.lock(home);
         let shard = &mut *guard;
         shard.reclaim_fronts(now, FRONT_BUDGET, h);
         shard.sweep(now, SWEEP_LOOK, SWEEP_SCAN, h);
         if let Some(i) = shard.find(hash, &key) {
             let old = shard.overwrite(i, value, dl);
             // The old value and the new copy of the key are dropped outside the lock.
-            drop(guard);
+            self.unlock(guard);
             drop((old, key));
             return;
         }
-        // Full of live entries (expired ones at the front were freed above): the policy
-        // evicts. The evicted entry is dropped last, outside the lock.
-        let evicted = if shard.slots.len() >= shard.capacity {
-            shard.evict(now, h)
+        // A new key needs a place in the count: one an expired entry freed above, a free one,
+        // or — the cache being full of live entries — the one the policy's victim in this
+        // shard gives up. The victim is dropped last, outside the lock.
+        let (ticket, evicted) = if shard.freed > 0 {
+            shard.freed -= 1;
+            (Some(Ticket(&self.count.0)), None)
+        } else if let Some(ticket) = self.acquire() {
+            (Some(ticket), None)
+        } else if let Some(victim) = shard.evict(now, h) {
+            shard.freed -= 1;
+            (Some(Ticket(&self.count.0)), Some(victim))
         } else {
-            None
+            (None, None)
         };
-        if shard.capacity > 0 {
-            shard.insert(hash, key, value, dl, h);
-        }
-        drop(guard);
+        let Some(ticket) = ticket else {
+            // Full, and this shard is empty: the entries are in other shards.
+            self.unlock(guard);
+            self.insert_borrowing(home, hash, key, value, dl, now);
+            return;
+        };
+        shard.insert(hash, key, value, dl, h);
+        std::mem::forget(ticket);
+        self.unlock(guard);
         drop(evicted);
     }
 
@@ -377,12 +508,22 @@ where
 
     /// Frees every expired entry of every shard, then gives back memory where a shard has
     /// shrunk a lot.
+    ///
+    /// What it frees is dropped outside the lock, a few thousand entries at a time.
     fn maintain(&self) {
         let now = self.clock.now();
         for i in 0..self.shards.len() {
-            let mut shard = self.lock(i);
-            shard.reclaim_all(now, &self.hasher);
-            shard.shrink_if_sparse(&self.hasher);
+            loop {
+                let mut shard = self.lock(i);
+                let done = shard.reclaim_all(now, MAINTAIN_BATCH, &self.hasher);
+                if done {
+                    shard.shrink_if_sparse(&self.hasher);
+                }
+                self.unlock(shard);
+                if done {
+                    break;
+                }
+            }
         }
     }
 }

@@ -98,10 +98,23 @@ pub(super) struct Shard<K, V> {
     /// it has not rehashed yet if `Hash` panics). A lock poisoned while it is set means the
     /// structure may be inconsistent, or holds a key whose `Hash` panics.
     pub(super) editing: bool,
-    /// The most entries this shard holds.
-    pub(super) capacity: usize,
+    /// This shard's share of the cache's capacity: what it holds when keys spread evenly. It
+    /// sizes the small queue, the ghost and the slot array's first growth; it is not a bound —
+    /// the cache's count of entries is (see `TtlFifoCache::count`).
+    pub(super) share: usize,
+    /// The most entries the shard may ever hold: the cache's capacity.
+    limit: usize,
+    /// The slot array grows by doubling up to this many slots (the share, and room for the
+    /// spread of a hash's shard choice around it), then in steps of an eighth.
+    grow_to: usize,
     /// S3-FIFO's small queue holds about this many before it is evicted from.
     small_target: usize,
+    /// Entries removed whose place in the cache's count has not been given back yet: the cache
+    /// settles it before it unlocks the shard.
+    pub(super) freed: usize,
+    /// Entries removed, to be dropped once the lock is released (so that a slow or re-entrant
+    /// `Drop` never runs under the lock).
+    pub(super) trash: Vec<Slot<K, V>>,
     /// The eviction policy.
     pub(super) policy: Policy,
     /// S3-FIFO's ghost, remembering about as many evicted keys as the shard holds (unused by
@@ -110,9 +123,17 @@ pub(super) struct Shard<K, V> {
 }
 
 impl<K, V> Shard<K, V> {
-    /// An empty shard of `capacity` entries.
-    pub(super) fn new(capacity: usize, policy: Policy) -> Self {
-        let small_target = (capacity / 10).max(1);
+    /// An empty shard whose share of the cache is `share` entries, in a cache of `limit`.
+    pub(super) fn new(share: usize, limit: usize, policy: Policy) -> Self {
+        let small_target = (share / 10).max(1);
+        // Keys fall into shards at random: a shard's count after `limit` insertions has a
+        // standard deviation of about √share. Two of them, and a block, cover nearly all.
+        let spread = 2 * share.isqrt() + BLOCK;
+        let grow_to = if share == limit {
+            limit
+        } else {
+            share.saturating_add(spread).min(limit)
+        };
         Shard {
             slots: Vec::new(),
             index: HashTable::new(),
@@ -122,21 +143,25 @@ impl<K, V> Shard<K, V> {
             block_min: Vec::new(),
             hand: 0,
             editing: false,
-            capacity,
+            share,
+            limit,
+            grow_to,
             small_target,
+            freed: 0,
+            trash: Vec::new(),
             policy,
-            ghost: Ghost::new(capacity),
+            ghost: Ghost::new(share),
         }
     }
 
-    /// Drops every entry. The index and the queues are emptied first, so a panicking `Drop` of
-    /// an entry leaves an empty, consistent structure behind it.
+    /// Takes every entry out, into the trash (to be dropped once the lock is released).
     pub(super) fn clear(&mut self) {
         self.index.clear();
         self.block_min.clear();
         (self.front, self.back, self.len, self.hand) = ([NIL; 2], [NIL; 2], [0; 2], 0);
         self.editing = false;
-        self.slots.clear();
+        self.freed += self.slots.len();
+        self.trash.append(&mut self.slots);
     }
 
     /// Appends slot `i` at the back of queue `q`.
@@ -226,6 +251,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let removed = self.slots.swap_remove(i as usize);
         self.block_min.truncate(self.slots.len().div_ceil(BLOCK));
         self.editing = false;
+        self.freed += 1;
         (removed, hash)
     }
 
@@ -237,7 +263,10 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                 match self.front[q as usize] {
                     NIL => break,
                     f if is_live(self.slots[f as usize].deadline, now) => break,
-                    f => drop(self.remove(f, h)),
+                    f => {
+                        let (slot, _) = self.remove(f, h);
+                        self.trash.push(slot);
+                    }
                 }
                 left -= 1;
             }
@@ -271,7 +300,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                 bound = bound.min(dl);
                 i += 1;
             } else {
-                drop(self.remove(i as u32, hasher));
+                let (slot, _) = self.remove(i as u32, hasher);
+                self.trash.push(slot);
             }
         }
         if let Some(slot) = self.block_min.get_mut(b) {
@@ -299,15 +329,25 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         }
     }
 
-    /// Frees every expired entry.
-    pub(super) fn reclaim_all(&mut self, now: Timestamp, hasher: &impl BuildHasher) {
+    /// Frees expired entries, block by block, until every one is freed (returns `true`) or at
+    /// least `most` are in the trash (returns `false`: call again once it is emptied).
+    pub(super) fn reclaim_all(
+        &mut self,
+        now: Timestamp,
+        most: usize,
+        hasher: &impl BuildHasher,
+    ) -> bool {
         let mut b = 0;
         while b < self.block_min.len() {
+            if self.trash.len() >= most {
+                return false;
+            }
             if self.block_min[b] < now {
                 self.scan_block(b, now, usize::MAX, hasher);
             }
             b += 1;
         }
+        true
     }
 
     /// Makes room for one entry by the policy; returns the entry taken out. An expired entry
@@ -383,9 +423,14 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         };
         let i = self.slots.len();
         if i == self.slots.capacity() {
-            // Grow by doubling, but never past the capacity: a full shard has no unused slots.
-            // (The shard is not full here, so the target is above `i`.)
-            let target = (i * 2).max(BLOCK).min(self.capacity);
+            // Grow by doubling up to the share and its spread, then by an eighth, never past
+            // the cache's capacity: a full one-shard cache has no unused slots. (The caller
+            // holds a place in the cache's count, so `i` is below the limit and so the target.)
+            let target = if i < self.grow_to {
+                (i * 2).max(BLOCK).min(self.grow_to)
+            } else {
+                i.saturating_add((i / 8).max(BLOCK)).min(self.limit)
+            };
             self.slots.reserve_exact(target - i);
         }
         self.slots.push(Slot {
@@ -405,7 +450,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             .insert_unique(hash, i as u32, |&j| h.hash_one(&slots[j as usize].key));
         self.link_back(i as u32, q);
         if self.policy == Policy::S3Fifo
-            && i + 1 >= self.capacity.div_ceil(2)
+            && i + 1 >= self.share.div_ceil(2)
             && !self.ghost.is_allocated()
         {
             // Half full: evictions are in sight, and the ghost with them (allocated before they
@@ -463,7 +508,9 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     #[cfg(test)]
     pub(super) fn check(&self, hasher: &impl BuildHasher) {
         let n = self.slots.len();
-        assert!(n <= self.capacity, "more entries than the capacity");
+        assert!(n <= self.limit, "more entries than the cache's capacity");
+        assert_eq!(self.freed, 0, "every removal settled in the count");
+        assert!(self.trash.is_empty(), "the trash emptied before unlocking");
         assert_eq!(self.index.len(), n, "index and slots disagree");
         assert_eq!(
             self.block_min.len(),

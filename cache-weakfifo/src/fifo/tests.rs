@@ -912,3 +912,122 @@ fn the_entry_limit_is_two_to_the_thirty_minus_two() {
         1_073_741_822
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exact capacity across shards.
+
+#[test]
+fn n_distinct_keys_into_capacity_n_are_all_held_whatever_the_shards() {
+    for policy in [Policy::Fifo, Policy::S3Fifo] {
+        for (maxlen, shards) in [(10_000, 8), (10_000, 64), (1_024, 4), (100, 16), (5, 16)] {
+            let cache = TtlFifoCache::builder(maxlen)
+                .policy(policy)
+                .shards(shards)
+                .clock(ManualClock::new())
+                .build();
+            for id in 0..maxlen as u64 {
+                cache.set_ex(id, id, Duration::MAX);
+            }
+            assert_eq!(
+                cache.len(),
+                maxlen,
+                "{policy:?}, {maxlen} in {shards} shards"
+            );
+            let hits = (0..maxlen as u64)
+                .filter(|id| cache.get_ex(id).is_some())
+                .count();
+            assert_eq!(hits, maxlen, "{policy:?}, {maxlen} in {shards} shards");
+            cache.check_invariants();
+            // More new keys: still exactly full, never more.
+            for id in maxlen as u64..3 * maxlen as u64 {
+                cache.set_ex(id, id, Duration::MAX);
+                assert!(cache.len() <= maxlen);
+            }
+            assert_eq!(
+                cache.len(),
+                maxlen,
+                "{policy:?}, {maxlen} in {shards} shards"
+            );
+            cache.check_invariants();
+        }
+    }
+}
+
+#[test]
+fn a_full_cache_whose_key_falls_in_an_empty_shard_borrows_from_another() {
+    // Capacity 2 over 16 shards: most keys land in a shard that holds nothing while the cache
+    // is full, and must take the place of an entry of another shard.
+    for policy in [Policy::Fifo, Policy::S3Fifo] {
+        let cache = TtlFifoCache::builder(2)
+            .policy(policy)
+            .shards(16)
+            .clock(ManualClock::new())
+            .build();
+        for id in 0..200u64 {
+            cache.set_ex(id, id, Duration::MAX);
+            assert_eq!(
+                cache.len(),
+                (id as usize + 1).min(2),
+                "{policy:?} after key {id}"
+            );
+            assert_eq!(
+                cache.get_ex(&id),
+                Some(id),
+                "{policy:?}: the newest key is held"
+            );
+            cache.check_invariants();
+        }
+    }
+}
+
+#[test]
+fn the_loop_of_fewer_keys_than_the_capacity_hits_as_on_one_lock() {
+    // The `loop` trace's shape: 1 011 distinct keys cycled, capacity 1 024, four shards. Every
+    // key fits, so after the first round every request hits, as with one lock.
+    let cache = TtlFifoCache::builder(1_024)
+        .shards(4)
+        .clock(ManualClock::new())
+        .build();
+    let mut hits = 0;
+    for round in 0..5 {
+        for id in 0..1_011u64 {
+            match cache.get_ex(&id) {
+                Some(_) => hits += 1,
+                None => cache.set_ex(id, round, Duration::MAX),
+            }
+        }
+    }
+    assert_eq!(hits, 4 * 1_011);
+}
+
+#[test]
+fn threads_on_a_sharded_cache_never_hold_more_than_the_capacity_and_count_exactly() {
+    for policy in [Policy::Fifo, Policy::S3Fifo] {
+        let clock = ManualClock::new();
+        let cache = TtlFifoCache::builder(64)
+            .policy(policy)
+            .shards(8)
+            .clock(clock.clone())
+            .build();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let (cache, clock) = (&cache, &clock);
+                s.spawn(move || {
+                    for i in 0..20_000u64 {
+                        let key = (i * 7 + t * 1_000) % 500;
+                        match i % 8 {
+                            0 => clock.advance(Duration::from_millis(1)),
+                            1 if i % 800 == 1 => cache.maintain(),
+                            2..=4 => drop(cache.get_ex(&key)),
+                            _ => cache.set_ex(key, i, Duration::from_millis(i % 40)),
+                        }
+                        // The count bounds the entries at every instant (`len()` locks one shard
+                        // at a time, so under threads it is no snapshot).
+                        assert!(cache.count.0.load(Ordering::Relaxed) <= 64);
+                    }
+                });
+            }
+        });
+        cache.check_invariants();
+    }
+}
