@@ -100,12 +100,15 @@
 //! ## Data layout
 //!
 //! - **Slots**: one `Vec` per shard of `{ key, value, deadline, prev: u32, next: u32 }`, densely
-//!   packed (removing an entry moves the last slot into the hole). `prev`/`next` thread the
+//!   packed (removing an entry moves the last slot into the hole; a new key that evicts takes
+//!   its victim's slot, so the common case moves nothing). `prev`/`next` thread the
 //!   slots into queues by slot index; their top bits carry S3-FIFO's state — `prev`'s two the
 //!   access count (0–3), `next`'s top one the queue (small or main) — so a slot index has 30
 //!   bits and a cache holds at most 2^30 − 2 entries. Per entry that is the payload plus 8 bytes
-//!   of links (plus padding, if `K` and `V` leave any). The array grows by doubling but never
-//!   past the shard's capacity, so a full cache has no unused slots.
+//!   of links (plus padding, if `K` and `V` leave any). The array grows by doubling up to the
+//!   shard's share of the capacity plus about two standard deviations of how many keys a hash
+//!   sends to it (`2√share + 64` slots: under 1 % at 62 500 a shard), then by an eighth; never
+//!   past the cache's capacity, so a full one-shard cache has no unused slots.
 //! - **Index**: a `hashbrown` `HashTable<u32>` of slot indices per shard, filed under the hash of
 //!   the slot's key (foldhash): the key is stored once, in its slot. 4 bytes and a control byte
 //!   per bucket, at a load factor between 7/16 and 7/8.
@@ -125,10 +128,22 @@
 //! 32 up of its hash. By default there are four shards per CPU, a power of two, halved while a
 //! shard would hold under 256 entries (quick_cache's rule, with a larger floor so that
 //! S3-FIFO's small queue per shard keeps a useful size); [`Builder::shards`] sets the number.
-//! `shards(1)` is one lock and one exact global queue. With several, the capacity is split
-//! between the shards — never more than `maxlen` entries in all, but a shard may evict while
-//! another has room, and eviction order is per shard: the oldest entry of *its* shard goes, not
-//! the oldest of the cache. (An `RwLock` was tried for the single lock: on this machine std's
+//! `shards(1)` is one lock and one exact global queue.
+//!
+//! **The capacity is exact, whatever the shard count.** One count of entries (an atomic on a
+//! cache line of its own) bounds the cache, not the shards: a new key takes a place in the
+//! count while there is one, so a cache of capacity N holds every one of N distinct keys, and
+//! never more than N. Once it is full, a new key takes the place of its own shard's victim
+//! (no atomic write: one out, one in); if its shard is empty, the next shard that holds
+//! anything evicts and hands its place over — one lock at a time, never two held together.
+//! An expired entry freed on the way gives up its place to the new key, or back to the
+//! count. The count is never below the entries held (a place is taken before an insertion and
+//! given back after a removal) and a place taken for an insertion that does not happen (a
+//! panic in the user's `Hash`) is given back by a guard. What a shard does not have: a share
+//! it must stay within. Each shard's *share* (`maxlen / shards`) sizes its small queue, its
+//! ghost and its first growth; eviction order is per shard — the oldest entry of *its* shard
+//! goes, not the oldest of the cache — so with several shards FIFO is approximate, the bound
+//! is not. (An `RwLock` was tried for the single lock: on this machine std's
 //! `RwLock` made a single-threaded hit about 1.5× slower with `String` keys, and a read lock
 //! still writes the lock's cache line, so concurrent readers gained little.)
 //!
@@ -151,6 +166,12 @@
 //!
 //! ## Reclamation
 //!
+//! Whatever a call frees — a victim, a replaced value, expired entries — is dropped after the
+//! shard's lock is released: a slow `Drop` holds up no other thread, and a `Drop` that calls
+//! back into the same cache does not deadlock (the conformance suite's
+//! `drop_may_call_back_into_the_cache` drives every path). `maintain()` frees at most a few
+//! thousand entries per holding of the lock, drops them, and goes on.
+//!
 //! - Every `set_ex` first frees up to 4 expired entries at the fronts of the shard's queues
 //!   (with a single TTL this alone keeps up with the arrival rate), then advances a *sweep*: it
 //!   looks at up to 4 blocks, skipping each whose bound is still ahead of the clock (one
@@ -170,14 +191,16 @@
 //! ## Measured
 //!
 //! The report (`cargo run --release -p bench-suite`) measures every figure below in each run;
-//! these are from 2026-11-27 (Linux x86_64, 2 CPUs, rustc 1.95.0), with the default shards.
+//! these are from 2026-11-30 (Linux x86_64, 2 CPUs, rustc 1.95.0), with the default shards
+//! (eight here).
 //!
 //! - **Memory** (`cachebench measure-footprint --strategy ttlfifo|ttlfifo_s3 --shape
-//!   article|u64 --entries 500000`): FIFO 102.7 bytes per entry for the article's shape, **18.7
-//!   above the payload** (84 bytes of keys, values and deadlines), 18.6 for `u64`; S3-FIFO
-//!   106.9, **22.9 above the payload**, ghost included (22.8 for `u64`). The FIFO figure is 8
-//!   bytes of links and about 10.6 of index (4-byte slots and control bytes at a load factor of
-//!   0.48); S3-FIFO adds about 4.2 of ghost.
+//!   article|u64 --entries 500000`): all 500 000 entries held. FIFO 103.2 bytes per entry for
+//!   the article's shape, **19.2 above the payload** (84 bytes of keys, values and deadlines),
+//!   18.9 for `u64`; S3-FIFO 107.4, **23.4 above the payload**, ghost included (23.1 for
+//!   `u64`). The FIFO figure is 8 bytes of links, about 10.6 of index (4-byte slots and control
+//!   bytes at a load factor of 0.48) and about 0.5 of slots reserved for the spread of the
+//!   shards' sizes; S3-FIFO adds about 4.2 of ghost.
 //! - **Hit ratio** on the recorded traces (`cachebench --traces all`, 68 cells): S3-FIFO 38.9 %
 //!   mean, plain FIFO 29.3 %, LRU 32.2 %, quick_cache 40.6 %, moka 41.7 %, the optimum 49.0 %.
 //!   S3-FIFO leads on the web, database and orm traces and on sprite, and loses most on the

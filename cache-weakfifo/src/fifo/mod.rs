@@ -129,9 +129,9 @@ impl<C: Clock, S: BuildHasher> Builder<C, S> {
 
     /// The number of shards, rounded up to a power of two [default: four per CPU, fewer when
     /// shards would hold under 256 entries each]. `shards(1)` is one lock and one exact global
-    /// queue; with several, each key's shard is chosen by its hash, the capacity is split
-    /// between the shards (so the total never exceeds `maxlen`, but a shard may evict while
-    /// another has room), and eviction order is kept per shard.
+    /// queue; with several, each key's shard is chosen by its hash and eviction order is kept
+    /// per shard, while the capacity stays exact: the shards share one count of entries, so
+    /// `maxlen` distinct keys all fit, and never more.
     pub fn shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards.clamp(1, 1 << 16));
         self
@@ -418,6 +418,15 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlFifoCache<K, V, C, S> {
             .fold([0; 4], |a, b| std::array::from_fn(|j| a[j] + b[j]))
     }
 
+    /// The keys of shard 0's slots, in slot order (tests).
+    #[cfg(test)]
+    pub(crate) fn slot_keys(&self) -> Vec<K>
+    where
+        K: Clone,
+    {
+        self.lock(0).slots.iter().map(|s| s.key.clone()).collect()
+    }
+
     /// The entries of each shard (tests).
     #[cfg(test)]
     pub(crate) fn shard_lens(&self) -> Vec<usize> {
@@ -475,30 +484,33 @@ where
             drop((old, key));
             return;
         }
-        // A new key needs a place in the count: one an expired entry freed above, a free one,
-        // or — the cache being full of live entries — the one the policy's victim in this
-        // shard gives up. The victim is dropped last, outside the lock.
-        let (ticket, evicted) = if shard.freed > 0 {
+        // A new key needs a place in the count: one an expired entry freed above gives up, or
+        // a free one ...
+        let ticket = if shard.freed > 0 {
             shard.freed -= 1;
-            (Some(Ticket(&self.count.0)), None)
-        } else if let Some(ticket) = self.acquire() {
-            (Some(ticket), None)
-        } else if let Some(victim) = shard.evict(now, h) {
-            shard.freed -= 1;
-            (Some(Ticket(&self.count.0)), Some(victim))
+            Some(Ticket(&self.count.0))
         } else {
-            (None, None)
+            self.acquire()
         };
-        let Some(ticket) = ticket else {
-            // Full, and this shard is empty: the entries are in other shards.
+        if let Some(ticket) = ticket {
+            shard.insert(hash, key, value, dl, h);
+            std::mem::forget(ticket);
             self.unlock(guard);
-            self.insert_borrowing(home, hash, key, value, dl, now);
             return;
-        };
-        shard.insert(hash, key, value, dl, h);
-        std::mem::forget(ticket);
-        self.unlock(guard);
-        drop(evicted);
+        }
+        // ... or, the cache being full of live entries, the place of the policy's victim in
+        // this shard, whose slot the new entry takes. The victim is dropped outside the lock.
+        match shard.replace_victim(now, hash, key, value, dl, h) {
+            Ok(victim) => {
+                self.unlock(guard);
+                drop(victim);
+            }
+            Err((key, value)) => {
+                // Full, and this shard is empty: the entries are in other shards.
+                self.unlock(guard);
+                self.insert_borrowing(home, hash, key, value, dl, now);
+            }
+        }
     }
 
     /// Entries held right now, expired ones not yet freed included. Exact.

@@ -350,13 +350,14 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         true
     }
 
-    /// Makes room for one entry by the policy; returns the entry taken out. An expired entry
-    /// met on the way is taken out instead (and not remembered by the ghost); S3-FIFO never
-    /// promotes or reinserts an expired entry.
-    pub(super) fn evict(&mut self, now: Timestamp, h: &impl BuildHasher) -> Option<Slot<K, V>> {
+    /// The policy's victim: its slot, and whether the ghost should remember it (S3-FIFO: a
+    /// live entry leaving the small queue). S3-FIFO's promotions and second rounds happen on
+    /// the way. An expired entry met on the way is the victim instead (and not remembered);
+    /// S3-FIFO never promotes or reinserts an expired entry. `None` when the shard is empty.
+    fn victim(&mut self, now: Timestamp) -> Option<(u32, bool)> {
         if self.policy == Policy::Fifo {
             let f = self.front[Queue::Small as usize];
-            return (f != NIL).then(|| self.remove(f, h).0);
+            return (f != NIL).then_some((f, false));
         }
         loop {
             let [small, main] = self.len;
@@ -370,7 +371,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             let f = self.front[q as usize];
             let s = &self.slots[f as usize];
             if !is_live(s.deadline, now) {
-                return Some(self.remove(f, h).0);
+                return Some((f, false));
             }
             match (q, s.freq()) {
                 // Accessed while on probation: promoted to the main queue, its count spent.
@@ -379,20 +380,82 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                     self.slots[f as usize].set_freq(0);
                     self.link_back(f, Queue::Main);
                 }
-                (Queue::Small, _) => {
-                    let (slot, hash) = self.remove(f, h);
-                    self.ghost.insert(hash);
-                    return Some(slot);
-                }
+                (Queue::Small, _) => return Some((f, true)),
                 // Accessed since it was last at the front: another round, one access spent.
                 (Queue::Main, freq) if freq > 0 => {
                     self.unlink(f);
                     self.slots[f as usize].set_freq(freq - 1);
                     self.link_back(f, Queue::Main);
                 }
-                (Queue::Main, _) => return Some(self.remove(f, h).0),
+                (Queue::Main, _) => return Some((f, false)),
             }
         }
+    }
+
+    /// Makes room for one entry by the policy; returns the entry taken out (see
+    /// [`Shard::victim`]).
+    pub(super) fn evict(&mut self, now: Timestamp, h: &impl BuildHasher) -> Option<Slot<K, V>> {
+        let (f, remember) = self.victim(now)?;
+        let (slot, hash) = self.remove(f, h);
+        if remember {
+            self.ghost.insert(hash);
+        }
+        Some(slot)
+    }
+
+    /// A new key takes the place of the policy's victim, in the victim's own slot: what a full
+    /// shard does for each new key. Returns the victim, or gives the entry back if the shard is
+    /// empty. Unlike [`Shard::evict`] followed by [`Shard::insert`], no other slot moves into
+    /// the victim's hole — no second key is hashed, no other slot or its neighbours touched —
+    /// which halves the memory traffic of an insertion into a full cache.
+    pub(super) fn replace_victim(
+        &mut self,
+        now: Timestamp,
+        hash: u64,
+        key: K,
+        value: V,
+        dl: Timestamp,
+        h: &impl BuildHasher,
+    ) -> Result<Slot<K, V>, (K, V)> {
+        let Some((i, remember)) = self.victim(now) else {
+            return Err((key, value));
+        };
+        self.editing = true;
+        let old_hash = h.hash_one(&self.slots[i as usize].key);
+        // The index may grow (rehashing every key) to take the new key: done before anything
+        // changes, as `insert` does.
+        self.reserve_index(h);
+        self.editing = true;
+        // No user code runs from here on.
+        self.unlink(i);
+        if let Ok(entry) = self.index.find_entry(old_hash, |&j| j == i) {
+            entry.remove();
+        }
+        if remember {
+            self.ghost.insert(old_hash);
+        }
+        let q = if self.ghost.take(hash) {
+            Queue::Main
+        } else {
+            Queue::Small
+        };
+        let old = std::mem::replace(
+            &mut self.slots[i as usize],
+            Slot {
+                key,
+                value,
+                deadline: dl,
+                prev: NIL,
+                next: NIL,
+            },
+        );
+        self.note_deadline(i as usize, dl);
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash, i, |&j| h.hash_one(&slots[j as usize].key));
+        self.link_back(i, q);
+        self.editing = false;
+        Ok(old)
     }
 
     /// Makes room in the index for one more entry. Growing rehashes every key; if the user's

@@ -1031,3 +1031,24 @@ fn threads_on_a_sharded_cache_never_hold_more_than_the_capacity_and_count_exactl
         cache.check_invariants();
     }
 }
+
+#[test]
+fn a_new_key_into_a_full_cache_takes_its_victims_slot_and_moves_nothing_else() {
+    for policy in [Policy::Fifo, Policy::S3Fifo] {
+        let cache = TtlFifoCache::builder(100)
+            .policy(policy)
+            .shards(1)
+            .clock(ManualClock::new())
+            .build();
+        for id in 0..100u64 {
+            cache.set_ex(id, id, Duration::MAX);
+        }
+        cache.set_ex(100, 100, Duration::MAX);
+        let slots = cache.slot_keys();
+        // Key 0, the oldest, was the victim: key 100 is in its slot, and key 99 where it was
+        // (removing and appending would have moved key 99 into slot 0).
+        assert_eq!((slots[0], slots[99]), (100, 99), "{policy:?}");
+        assert_eq!(cache.get_ex(&0), None, "{policy:?}");
+        cache.check_invariants();
+    }
+}
