@@ -106,9 +106,9 @@
 //!   access count (0–3), `next`'s top one the queue (small or main) — so a slot index has 30
 //!   bits and a cache holds at most 2^30 − 2 entries. Per entry that is the payload plus 8 bytes
 //!   of links (plus padding, if `K` and `V` leave any). The array grows by doubling up to the
-//!   shard's share of the capacity plus about two standard deviations of how many keys a hash
-//!   sends to it (`2√share + 64` slots: under 1 % at 62 500 a shard), then by an eighth; never
-//!   past the cache's capacity, so a full one-shard cache has no unused slots.
+//!   shard's share of the capacity, then by steps of about one standard deviation of how many
+//!   keys a hash sends to a shard (√share slots: 250 at 62 500 a shard); never past the cache's
+//!   capacity, so a full one-shard cache has no unused slots.
 //! - **Index**: a `hashbrown` `HashTable<u32>` of slot indices per shard, filed under the hash of
 //!   the slot's key (foldhash): the key is stored once, in its slot. 4 bytes and a control byte
 //!   per bucket, at a load factor between 7/16 and 7/8.

@@ -104,9 +104,9 @@ pub(super) struct Shard<K, V> {
     pub(super) share: usize,
     /// The most entries the shard may ever hold: the cache's capacity.
     limit: usize,
-    /// The slot array grows by doubling up to this many slots (the share, and room for the
-    /// spread of a hash's shard choice around it), then in steps of an eighth.
-    grow_to: usize,
+    /// Past its share, the slot array grows by this many slots at a time: about one standard
+    /// deviation of how many keys a hash sends to the shard (√share), at least 8.
+    grow_step: usize,
     /// S3-FIFO's small queue holds about this many before it is evicted from.
     small_target: usize,
     /// Entries removed whose place in the cache's count has not been given back yet: the cache
@@ -127,13 +127,9 @@ impl<K, V> Shard<K, V> {
     pub(super) fn new(share: usize, limit: usize, policy: Policy) -> Self {
         let small_target = (share / 10).max(1);
         // Keys fall into shards at random: a shard's count after `limit` insertions has a
-        // standard deviation of about √share. Two of them, and a block, cover nearly all.
-        let spread = 2 * share.isqrt() + BLOCK;
-        let grow_to = if share == limit {
-            limit
-        } else {
-            share.saturating_add(spread).min(limit)
-        };
+        // standard deviation of about √share, so about half the shards pass their share, most
+        // by less than a step or two.
+        let grow_step = share.isqrt().max(8);
         Shard {
             slots: Vec::new(),
             index: HashTable::new(),
@@ -145,7 +141,7 @@ impl<K, V> Shard<K, V> {
             editing: false,
             share,
             limit,
-            grow_to,
+            grow_step,
             small_target,
             freed: 0,
             trash: Vec::new(),
@@ -486,13 +482,14 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         };
         let i = self.slots.len();
         if i == self.slots.capacity() {
-            // Grow by doubling up to the share and its spread, then by an eighth, never past
-            // the cache's capacity: a full one-shard cache has no unused slots. (The caller
-            // holds a place in the cache's count, so `i` is below the limit and so the target.)
-            let target = if i < self.grow_to {
-                (i * 2).max(BLOCK).min(self.grow_to)
+            // Grow by doubling up to the share, then by steps of about √share, never past the
+            // cache's capacity: a full one-shard cache has no unused slots, a sharded one a
+            // step's worth at most per shard. (The caller holds a place in the cache's count,
+            // so `i` is below the limit and so the target.)
+            let target = if i < self.share {
+                (i * 2).max(BLOCK).min(self.share)
             } else {
-                i.saturating_add((i / 8).max(BLOCK)).min(self.limit)
+                i.saturating_add(self.grow_step).min(self.limit)
             };
             self.slots.reserve_exact(target - i);
         }

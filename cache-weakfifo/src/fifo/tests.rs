@@ -1052,3 +1052,20 @@ fn a_new_key_into_a_full_cache_takes_its_victims_slot_and_moves_nothing_else() {
         cache.check_invariants();
     }
 }
+
+#[test]
+fn a_full_sharded_cache_reserves_at_most_a_step_of_about_the_square_root_of_a_share_per_shard() {
+    // Four shares of 250: √250 is 15, so each shard's slot array is within 15 of what it holds.
+    let cache = TtlFifoCache::builder(1_000)
+        .shards(4)
+        .clock(ManualClock::new())
+        .build();
+    for id in 0..1_000u64 {
+        cache.set_ex(id, id, Duration::MAX);
+    }
+    let [slots, ..] = cache.tables();
+    assert!(
+        (1_000..=1_000 + 4 * 15).contains(&slots),
+        "{slots} slots for 1 000 entries"
+    );
+}
