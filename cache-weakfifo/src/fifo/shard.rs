@@ -98,6 +98,13 @@ pub(super) struct Shard<K, V> {
     /// it has not rehashed yet if `Hash` panics). A lock poisoned while it is set means the
     /// structure may be inconsistent, or holds a key whose `Hash` panics.
     pub(super) editing: bool,
+    /// The hash of the next likely victim's key, as `(slot, hash)` (`slot` is `NIL` when there
+    /// is none): computed as an insertion into a full shard ends, while the misses of that
+    /// insertion are still outstanding, so that the next one need not wait for the victim's
+    /// key to come from memory before it can leave the index. Valid while that slot holds the
+    /// same key: a slot's key changes only when a new key takes it or a removal moves another
+    /// slot into it, and both update this.
+    next_victim: (u32, u64),
     /// This shard's share of the cache's capacity: what it holds when keys spread evenly. It
     /// sizes the small queue, the ghost and the slot array's first growth; it is not a bound —
     /// the cache's count of entries is (see `TtlFifoCache::count`).
@@ -139,6 +146,7 @@ impl<K, V> Shard<K, V> {
             block_min: Vec::new(),
             hand: 0,
             editing: false,
+            next_victim: (NIL, 0),
             share,
             limit,
             grow_step,
@@ -156,6 +164,7 @@ impl<K, V> Shard<K, V> {
         self.block_min.clear();
         (self.front, self.back, self.len, self.hand) = ([NIL; 2], [NIL; 2], [0; 2], 0);
         self.editing = false;
+        self.next_victim = (NIL, 0);
         self.freed += self.slots.len();
         self.trash.append(&mut self.slots);
     }
@@ -220,9 +229,14 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     pub(super) fn remove(&mut self, i: u32, hasher: &impl BuildHasher) -> (Slot<K, V>, u64) {
         self.editing = true;
         let last = (self.slots.len() - 1) as u32;
-        let hash = hasher.hash_one(&self.slots[i as usize].key);
-        let moved_hash = (i != last).then(|| hasher.hash_one(&self.slots[last as usize].key));
+        let hash = self.hash_of(i, hasher);
+        let moved_hash = (i != last).then(|| self.hash_of(last, hasher));
         // No user code runs from here on.
+        self.next_victim = match self.next_victim {
+            (s, _) if s == i => (NIL, 0),
+            (s, h) if s == last => (i, h),
+            other => other,
+        };
         self.unlink(i);
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
             entry.remove();
@@ -417,7 +431,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             return Err((key, value));
         };
         self.editing = true;
-        let old_hash = h.hash_one(&self.slots[i as usize].key);
+        let old_hash = self.hash_of(i, h);
         // The index may grow (rehashing every key) to take the new key: done before anything
         // changes, as `insert` does.
         self.reserve_index(h);
@@ -450,8 +464,35 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.index
             .insert_unique(hash, i, |&j| h.hash_one(&slots[j as usize].key));
         self.link_back(i, q);
+        self.next_victim = (NIL, 0);
         self.editing = false;
+        self.foresee_victim(h);
         Ok(old)
+    }
+
+    /// The hash of slot `i`'s key: the one kept for the next victim if that is `i`.
+    fn hash_of(&self, i: u32, hasher: &impl BuildHasher) -> u64 {
+        match self.next_victim {
+            (s, hash) if s == i => hash,
+            _ => hasher.hash_one(&self.slots[i as usize].key),
+        }
+    }
+
+    /// Hashes the key of the entry the policy will most likely evict next — the small queue's
+    /// front (plain FIFO: the only queue), or the main queue's when the small one is under its
+    /// target — and keeps it in `next_victim`. Nothing is half-done when it runs, so a panic in
+    /// the user's `Hash` here leaves the shard as it was.
+    fn foresee_victim(&mut self, hasher: &impl BuildHasher) {
+        let [small, _] = self.len;
+        let q = if self.policy == Policy::Fifo || small >= self.small_target {
+            Queue::Small
+        } else {
+            Queue::Main
+        };
+        let f = self.front[q as usize];
+        if f != NIL {
+            self.next_victim = (f, hasher.hash_one(&self.slots[f as usize].key));
+        }
     }
 
     /// Makes room in the index for one more entry. Growing rehashes every key; if the user's
@@ -571,6 +612,16 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         assert!(n <= self.limit, "more entries than the cache's capacity");
         assert_eq!(self.freed, 0, "every removal settled in the count");
         assert!(self.trash.is_empty(), "the trash emptied before unlocking");
+        if let (v, hash) = self.next_victim
+            && v != NIL
+        {
+            assert!((v as usize) < n, "the next victim's slot is held");
+            assert_eq!(
+                hasher.hash_one(&self.slots[v as usize].key),
+                hash,
+                "the next victim's hash"
+            );
+        }
         assert_eq!(self.index.len(), n, "index and slots disagree");
         assert_eq!(
             self.block_min.len(),
