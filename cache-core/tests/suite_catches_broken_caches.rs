@@ -244,7 +244,7 @@ fn a_correct_cache_passes_every_scenario_and_skips_none() {
         |clock, capacity| Faulty::new(Fault::None, clock, capacity),
         CAPS,
     );
-    assert_eq!(results.len(), 13, "every scenario ran");
+    assert_eq!(results.len(), 14, "every scenario ran");
     for r in results {
         assert_eq!(r.outcome, Ok(Outcome::Passed), "scenario {}", r.name);
     }
@@ -303,7 +303,10 @@ fn ignoring_the_injected_clock_is_caught() {
 
 #[test]
 fn ignoring_the_capacity_is_caught() {
-    assert_caught_by(Fault::IgnoresCapacity, &["capacity_is_respected"]);
+    assert_caught_by(
+        Fault::IgnoresCapacity,
+        &["capacity_is_respected", "capacity_zero_keeps_nothing"],
+    );
 }
 
 #[test]

@@ -580,6 +580,32 @@ where
     Outcome::Passed
 }
 
+/// A cache built with capacity 0 keeps nothing: every set is dropped (or evicted at once), no
+/// get hits, nothing stays resident (after [`ExpiringCache::maintain`]), and nothing panics.
+pub fn capacity_zero_keeps_nothing<C, F>(make: F, caps: Capabilities) -> Outcome
+where
+    F: Fn(ManualClock, usize) -> C,
+    C: ExpiringCache<u64, u64>,
+{
+    if caps.capacity == CapacityBound::Unbounded {
+        return skipped(
+            "capacity_zero_keeps_nothing",
+            "the implementation declares no bound (a baseline, not a cache)",
+        );
+    }
+    let cache = make(ManualClock::new(), 0);
+    for k in 0..10 {
+        cache.set_ex(k, k, LONG);
+        cache.set_ex(k, k + 1, Duration::MAX);
+    }
+    cache.set_ex_many((10..20).map(|k| (k, k, LONG)).collect());
+    cache.maintain();
+    let hits: Vec<u64> = (0..20).filter(|k| cache.get_ex(k).is_some()).collect();
+    assert!(hits.is_empty(), "capacity 0: keys {hits:?} hit");
+    assert_eq!(cache.resident_len(), 0, "capacity 0: entries resident");
+    Outcome::Passed
+}
+
 /// A small deterministic generator (SplitMix64), so every run of a scenario is the same run.
 struct SplitMix(u64);
 
@@ -794,6 +820,7 @@ macro_rules! __for_each_scenario {
             no_stale_value_after_overwrite,
             set_ex_many_is_set_ex_in_order,
             capacity_is_respected,
+            capacity_zero_keeps_nothing,
             expired_entries_never_returned_after_churn,
             maintain_frees_expired_entries,
             concurrent_sets_and_gets_see_only_values_of_that_key,
