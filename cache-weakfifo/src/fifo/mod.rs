@@ -356,7 +356,7 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlFifoCache<K, V, C, S> {
         let mut shard = self.lock(home);
         let old = match shard.find(hash, &key) {
             // Set by another thread meanwhile: overwritten; the place goes back.
-            Some(i) => Some((shard.overwrite(i, value, dl), key)),
+            Some(i) => Some(shard.overwrite(i, key, value, dl)),
             None => {
                 shard.insert(hash, key, value, dl, &self.hasher);
                 std::mem::forget(ticket);
@@ -454,10 +454,11 @@ where
             shard.touch(i);
             return Some(shard.slots[i as usize].value.clone());
         }
-        // Expired: free it on the spot (dropped once the shard is unlocked).
-        let (expired, _) = shard.remove(i, &self.hasher);
-        shard.trash.push(expired);
+        // Expired: free it on the spot (dropped once the shard is unlocked; not through the
+        // trash, whose first push would allocate).
+        let (expired, _) = shard.remove_hashed(i, hash, &self.hasher);
         self.unlock(shard);
+        drop(expired);
         None
     }
 
@@ -478,10 +479,10 @@ where
         shard.reclaim_fronts(now, FRONT_BUDGET, h);
         shard.sweep(now, SWEEP_LOOK, SWEEP_SCAN, h);
         if let Some(i) = shard.find(hash, &key) {
-            let old = shard.overwrite(i, value, dl);
-            // The old value and the new copy of the key are dropped outside the lock.
+            let old = shard.overwrite(i, key, value, dl);
+            // The old key and value are dropped outside the lock.
             self.unlock(guard);
-            drop((old, key));
+            drop(old);
             return;
         }
         // A new key needs a place in the count: one an expired entry freed above gives up, or

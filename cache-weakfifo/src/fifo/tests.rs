@@ -1075,3 +1075,45 @@ fn a_full_sharded_cache_reserves_at_most_a_step_of_about_the_square_root_of_a_sh
         );
     }
 }
+
+/// A key whose identity (`id`) is all that `Hash` and `Eq` see; `copy` tells instances apart.
+#[derive(Clone, Debug)]
+struct Tagged {
+    id: u32,
+    copy: u32,
+}
+
+impl PartialEq for Tagged {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Tagged {}
+
+impl std::hash::Hash for Tagged {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+#[test]
+fn an_overwrite_keeps_the_new_key_with_the_new_value() {
+    for policy in [Policy::Fifo, Policy::S3Fifo] {
+        let cache = TtlFifoCache::builder(10)
+            .policy(policy)
+            .shards(1)
+            .clock(ManualClock::new())
+            .build();
+        cache.set_ex(Tagged { id: 1, copy: 0 }, 10, SEC);
+        cache.set_ex(Tagged { id: 1, copy: 1 }, 11, SEC);
+        let keys = cache.slot_keys();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(
+            keys[0].copy, 1,
+            "{policy:?}: the key set with the value is kept"
+        );
+        assert_eq!(cache.get_ex(&Tagged { id: 1, copy: 9 }), Some(11));
+        cache.check_invariants();
+    }
+}
