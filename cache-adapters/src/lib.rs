@@ -63,7 +63,7 @@ pub use crate::redis::{LocalRedis, RedisCache, ServerMemory};
 #[cfg(feature = "stretto")]
 pub use crate::stretto::StrettoCache;
 
-use cache_core::Timestamp;
+use cache_core::{Deadline, Timestamp};
 
 /// A value with its deadline on the adapter's clock: what every adapter stores. (Unused when no
 /// backend feature is on; `allow` rather than a list of every feature that uses it.)
@@ -71,7 +71,7 @@ use cache_core::Timestamp;
 #[derive(Clone)]
 struct Stored<V> {
     value: V,
-    deadline: Timestamp,
+    deadline: Deadline,
 }
 
 #[allow(dead_code)]

@@ -45,7 +45,7 @@ use std::hash::{BuildHasher, Hash, RandomState};
 use std::panic::resume_unwind;
 use std::time::{Duration, Instant};
 
-use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline};
+use cache_core::{Clock, Deadline, ExpiringCache, SystemClock, deadline};
 
 use crate::Stored;
 use crate::guard::{Guarded, take_caught};
@@ -67,8 +67,12 @@ struct DeadlineExpiry<C> {
 }
 
 impl<C: Clock> DeadlineExpiry<C> {
-    fn time_left(&self, deadline: Timestamp) -> Option<Duration> {
-        (deadline != Timestamp::MAX).then(|| deadline.saturating_duration_since(self.clock.now()))
+    fn time_left(&self, deadline: Deadline) -> Option<Duration> {
+        (deadline != Deadline::NEVER).then(|| {
+            deadline
+                .timestamp()
+                .saturating_duration_since(self.clock.now())
+        })
     }
 }
 

@@ -47,7 +47,7 @@ use std::fmt;
 use std::hash::Hash;
 use std::time::Duration;
 
-use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline};
+use cache_core::{Clock, Deadline, ExpiringCache, SystemClock, Timestamp, deadline};
 
 use crate::Stored;
 
@@ -93,9 +93,10 @@ where
 
     /// stretto's TTL for an entry set at `now` to live until `deadline`: the time left (at
     /// least 1 ns: stretto reads zero as never), or `None` for no expiry.
-    fn time_left(deadline: Timestamp, now: Timestamp) -> Option<Duration> {
-        (deadline != Timestamp::MAX).then(|| {
+    fn time_left(deadline: Deadline, now: Timestamp) -> Option<Duration> {
+        (deadline != Deadline::NEVER).then(|| {
             deadline
+                .timestamp()
                 .saturating_duration_since(now)
                 .max(Duration::from_nanos(1))
         })

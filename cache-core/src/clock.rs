@@ -69,17 +69,68 @@ impl fmt::Debug for Timestamp {
     }
 }
 
-/// The deadline of an entry set at `now` with time-to-live `ttl`: `now + ttl`, saturating.
-pub fn deadline(now: Timestamp, ttl: Duration) -> Timestamp {
-    now.saturating_add(ttl)
+/// The last instant at which an entry is live: a type of its own, not a [`Timestamp`], so that
+/// the two cannot be swapped in a liveness check — `is_live(now, deadline)` does not compile.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_core::{Deadline, Timestamp, deadline, is_live};
+///
+/// let set_at = Timestamp::from_nanos(100);
+/// let d: Deadline = deadline(set_at, Duration::from_nanos(50));
+/// assert!(is_live(d, Timestamp::from_nanos(150))); // still a hit at the deadline itself
+/// assert!(!d.is_live_at(Timestamp::from_nanos(151)));
+/// assert_eq!(deadline(set_at, Duration::MAX), Deadline::NEVER);
+/// ```
+///
+/// ```compile_fail
+/// use cache_core::{Timestamp, deadline, is_live};
+/// let d = deadline(Timestamp::ZERO, std::time::Duration::from_secs(1));
+/// let now = Timestamp::from_nanos(5);
+/// is_live(now, d); // swapped: a type error
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Deadline(Timestamp);
+
+impl Deadline {
+    /// A deadline that never passes (a TTL of [`Duration::MAX`]).
+    pub const NEVER: Deadline = Deadline(Timestamp::MAX);
+    /// A deadline already passed at any instant after the origin.
+    pub const ORIGIN: Deadline = Deadline(Timestamp::ZERO);
+
+    /// The deadline at instant `t`.
+    pub const fn at(t: Timestamp) -> Deadline {
+        Deadline(t)
+    }
+
+    /// The instant, as a [`Timestamp`] (to store it, or print it).
+    pub const fn timestamp(self) -> Timestamp {
+        self.0
+    }
+
+    /// Whether an entry with this deadline is still live at `now`: `now <= deadline`. This is
+    /// the article's `nowTime() > expire` test for expiry, negated: an entry is still a hit at
+    /// exactly its deadline.
+    pub fn is_live_at(self, now: Timestamp) -> bool {
+        now <= self.0
+    }
 }
 
-/// Whether an entry with `deadline` is still live at `now`: `now <= deadline`.
-///
-/// This is the article's `nowTime() > expire` test for expiry, negated: an entry is still a hit
-/// at exactly its deadline.
-pub fn is_live(deadline: Timestamp, now: Timestamp) -> bool {
-    now <= deadline
+impl fmt::Debug for Deadline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Deadline({}ns)", self.0.0)
+    }
+}
+
+/// The deadline of an entry set at `now` with time-to-live `ttl`: `now + ttl`, saturating.
+pub fn deadline(now: Timestamp, ttl: Duration) -> Deadline {
+    Deadline(now.saturating_add(ttl))
+}
+
+/// Whether an entry with `deadline` is still live at `now`: [`Deadline::is_live_at`]. The two
+/// arguments are of different types, so they cannot be swapped.
+pub fn is_live(deadline: Deadline, now: Timestamp) -> bool {
+    deadline.is_live_at(now)
 }
 
 /// A source of [`Timestamp`]s. Must never go backwards on its own; only a
@@ -224,7 +275,8 @@ mod tests {
         let d = deadline(Timestamp::from_nanos(10), Duration::from_nanos(5));
         assert!(is_live(d, Timestamp::from_nanos(15)));
         assert!(!is_live(d, Timestamp::from_nanos(16)));
-        assert!(is_live(Timestamp::MAX, Timestamp::MAX));
+        assert!(is_live(Deadline::NEVER, Timestamp::MAX));
+        assert!(!is_live(Deadline::ORIGIN, Timestamp::from_nanos(1)));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //!   [`resident_len`](ExpiringCache::resident_len) and [`maintain`](ExpiringCache::maintain),
 //!   which expose *when* a strategy really frees expired entries — the difference the
 //!   workspace exists to measure.
-//! - [`Clock`], [`Timestamp`], [`SystemClock`] and [`ManualClock`]: time as the caches see it,
-//!   injectable so tests and simulations move it by hand.
+//! - [`Clock`], [`Timestamp`], [`Deadline`], [`SystemClock`] and [`ManualClock`]: time as the
+//!   caches see it, injectable so tests and simulations move it by hand; a deadline is a type
+//!   of its own, so [`is_live`]`(deadline, now)` cannot be called with its arguments swapped.
 //! - `testkit` (feature `testkit`): a conformance suite any implementation runs with one
 //!   [`conformance_tests!`] call in its `tests/`.
 //!
@@ -17,10 +18,10 @@
 //! use std::collections::HashMap;
 //! use std::sync::Mutex;
 //! use std::time::Duration;
-//! use cache_core::{deadline, is_live, Clock, ExpiringCache, ManualClock, Timestamp};
+//! use cache_core::{deadline, is_live, Clock, Deadline, ExpiringCache, ManualClock};
 //!
 //! struct MapCache<C> {
-//!     map: Mutex<HashMap<u32, (&'static str, Timestamp)>>,
+//!     map: Mutex<HashMap<u32, (&'static str, Deadline)>>,
 //!     clock: C,
 //! }
 //!
@@ -59,7 +60,7 @@ pub mod testkit;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp, deadline, is_live};
+pub use clock::{Clock, Deadline, ManualClock, SystemClock, Timestamp, deadline, is_live};
 
 /// A key–value cache whose entries expire a time-to-live after they were set.
 ///

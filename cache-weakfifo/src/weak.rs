@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
+use cache_core::{Clock, Deadline, ExpiringCache, SystemClock, deadline, is_live};
 use hashbrown::HashTable;
 
 /// One cached object: the Python `LocalCache.Dict({'result': value, 'expire': ...})`.
@@ -16,7 +16,7 @@ use hashbrown::HashTable;
 struct Entry<K, V> {
     key: K,
     value: V,
-    deadline: Timestamp,
+    deadline: Deadline,
 }
 
 /// What the `Mutex` guards: Python's `self.weak` and `self.strong`.
@@ -305,7 +305,7 @@ impl<K, V, C: Clock> fmt::Debug for WeakFifoCache<K, V, C> {
 mod tests {
     use std::collections::{HashMap, VecDeque};
 
-    use cache_core::ManualClock;
+    use cache_core::{ManualClock, Timestamp};
     use proptest::prelude::*;
 
     use super::*;
@@ -555,7 +555,7 @@ mod tests {
                 match op {
                     Op::Set(k, v, ttl) => {
                         cache.set_ex(k, v, ttl);
-                        model.set(k, v, deadline(clock.now(), ttl));
+                        model.set(k, v, deadline(clock.now(), ttl).timestamp());
                     }
                     Op::Get(k) => {
                         prop_assert_eq!(cache.get_ex(&k), model.get(k, clock.now()), "step {}", step);

@@ -6,12 +6,12 @@ use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use cache_core::{Clock, ExpiringCache, Timestamp, deadline, is_live};
+use cache_core::{Clock, Deadline, ExpiringCache, deadline, is_live};
 
 /// A `std` `HashMap` of key → (value, deadline) in a `Mutex`. `get_ex` still honours deadlines
 /// (the contract), but nothing is ever removed.
 pub struct HashMapBaseline<K, V, C> {
-    map: Mutex<HashMap<K, (V, Timestamp)>>,
+    map: Mutex<HashMap<K, (V, Deadline)>>,
     clock: C,
 }
 

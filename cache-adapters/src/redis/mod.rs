@@ -48,7 +48,7 @@ mod server;
 pub use server::LocalRedis;
 
 use ::redis::{Client, Cmd, Connection, FromRedisValue, RedisResult, ToRedisArgs, Value};
-use cache_core::{Clock, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
+use cache_core::{Clock, Deadline, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
 
 /// The longest expiry handed to Redis; longer TTLs are stored without one (our deadline still
 /// decides `get_ex`).
@@ -258,19 +258,21 @@ fn px(ttl: Duration) -> u64 {
 }
 
 /// The stored string: the deadline, then the value's one argument's bytes.
-fn encode<V: ToRedisArgs>(deadline: Timestamp, value: &V) -> Option<Vec<u8>> {
+fn encode<V: ToRedisArgs>(deadline: Deadline, value: &V) -> Option<Vec<u8>> {
     let mut args = value.to_redis_args();
     if args.len() != 1 {
         return None;
     }
-    let mut out = deadline.as_nanos().to_be_bytes().to_vec();
+    let mut out = deadline.timestamp().as_nanos().to_be_bytes().to_vec();
     out.append(&mut args[0]);
     Some(out)
 }
 
 /// The deadline and the value from a stored string, whose bytes become the value's in place.
-fn decode<V: FromRedisValue>(mut stored: Vec<u8>) -> Option<(Timestamp, V)> {
-    let dl = Timestamp::from_nanos(u64::from_be_bytes(stored.get(..8)?.try_into().ok()?));
+fn decode<V: FromRedisValue>(mut stored: Vec<u8>) -> Option<(Deadline, V)> {
+    let dl = Deadline::at(Timestamp::from_nanos(u64::from_be_bytes(
+        stored.get(..8)?.try_into().ok()?,
+    )));
     stored.drain(..8);
     let value = V::from_redis_value(Value::BulkString(stored)).ok()?;
     Some((dl, value))
@@ -342,19 +344,17 @@ mod tests {
 
     #[test]
     fn the_stored_string_is_the_deadline_then_the_value() {
-        let stored = encode(Timestamp::from_nanos(258), &"v".to_owned()).unwrap();
+        let at = Deadline::at(Timestamp::from_nanos(258));
+        let stored = encode(at, &"v".to_owned()).unwrap();
         assert_eq!(stored, [0, 0, 0, 0, 0, 0, 1, 2, b'v']);
-        assert_eq!(
-            decode::<String>(stored),
-            Some((Timestamp::from_nanos(258), "v".to_owned()))
-        );
+        assert_eq!(decode::<String>(stored), Some((at, "v".to_owned())));
         assert_eq!(
             decode::<u64>(vec![0, 1, 2]),
             None,
             "too short for a deadline"
         );
-        let n = encode(Timestamp::MAX, &42u64).unwrap();
-        assert_eq!(decode::<u64>(n), Some((Timestamp::MAX, 42)));
+        let n = encode(Deadline::NEVER, &42u64).unwrap();
+        assert_eq!(decode::<u64>(n), Some((Deadline::NEVER, 42)));
     }
 
     #[test]

@@ -9,14 +9,14 @@
 //! # use std::hash::Hash;
 //! # use std::sync::{Mutex, MutexGuard, PoisonError};
 //! # use std::time::Duration;
-//! # use cache_core::{Clock, ExpiringCache, ManualClock, Timestamp};
+//! # use cache_core::{Clock, Deadline, ExpiringCache, ManualClock};
 //! # /// A small, correct FIFO cache standing in for yours.
-//! # struct MyCache<K, V> { clock: ManualClock, cap: usize, inner: Mutex<(HashMap<K, (V, Timestamp)>, VecDeque<K>)> }
+//! # struct MyCache<K, V> { clock: ManualClock, cap: usize, inner: Mutex<(HashMap<K, (V, Deadline)>, VecDeque<K>)> }
 //! # impl<K, V> MyCache<K, V> {
 //! #     fn with_clock(cap: usize, clock: ManualClock) -> Self {
 //! #         MyCache { clock, cap, inner: Mutex::new((HashMap::new(), VecDeque::new())) }
 //! #     }
-//! #     fn lock(&self) -> MutexGuard<'_, (HashMap<K, (V, Timestamp)>, VecDeque<K>)> {
+//! #     fn lock(&self) -> MutexGuard<'_, (HashMap<K, (V, Deadline)>, VecDeque<K>)> {
 //! #         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
 //! #     }
 //! # }
@@ -28,7 +28,7 @@
 //! #         cache_core::is_live(*dl, now).then(|| v.clone())
 //! #     }
 //! #     fn set_ex(&self, k: K, v: V, ttl: Duration) {
-//! #         let dl = self.clock.now() + ttl;
+//! #         let dl = cache_core::deadline(self.clock.now(), ttl);
 //! #         let mut g = self.lock();
 //! #         let (map, order) = &mut *g;
 //! #         if let Some(e) = map.get_mut(&k) { *e = (v, dl); return; }
@@ -72,7 +72,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::{Clock, ExpiringCache, ManualClock, Timestamp, is_live};
+use crate::{Clock, Deadline, ExpiringCache, ManualClock, Timestamp, is_live};
 
 mod panics;
 mod reentry;
@@ -651,7 +651,7 @@ where
     ];
     let clock = ManualClock::new();
     let cache = make(clock.clone(), 16);
-    let mut model: HashMap<u64, (u64, Timestamp)> = HashMap::new();
+    let mut model: HashMap<u64, (u64, Deadline)> = HashMap::new();
     let mut rng = SplitMix(0x5EED);
     for step in 0..5_000u64 {
         match rng.below(10) {
@@ -659,7 +659,7 @@ where
                 let key = rng.below(48);
                 let ttl = TTLS[rng.below(TTLS.len() as u64) as usize];
                 cache.set_ex(key, step, ttl);
-                model.insert(key, (step, clock.now().saturating_add(ttl)));
+                model.insert(key, (step, crate::deadline(clock.now(), ttl)));
             }
             4..=7 => {
                 let key = rng.below(48);

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::{Capabilities, Outcome, PanicSafety, SplitMix};
-use crate::{Clock, ExpiringCache, ManualClock, Timestamp, is_live};
+use crate::{Clock, Deadline, ExpiringCache, ManualClock, Timestamp, deadline, is_live};
 
 /// Which user code a [`Fuse`] makes panic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,7 +215,7 @@ impl fmt::Debug for TrapValue {
 /// What a key may return: the values set for it that are not known to be replaced, with their
 /// deadlines (a `set_ex` that panicked may or may not have happened, so its value and the one
 /// before are both acceptable until the next `set_ex` of the key succeeds).
-type Acceptable = HashMap<u64, Vec<(u64, Timestamp)>>;
+type Acceptable = HashMap<u64, Vec<(u64, Deadline)>>;
 
 fn check_get(
     got: Option<&TrapValue>,
@@ -315,7 +315,7 @@ fn churn<C: ExpiringCache<TrapKey, TrapValue>>(
         let panicked = step(cache, op, key, version, ttl, fuse);
         fired[trap].1 += u32::from(fuse.disarm());
         if op <= 4 {
-            let entry = (version, now.saturating_add(ttl));
+            let entry = (version, deadline(now, ttl));
             let vs = ok.entry(key).or_default();
             if panicked {
                 vs.push(entry);

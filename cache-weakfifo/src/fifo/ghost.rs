@@ -25,8 +25,11 @@ pub(super) struct Ghost {
     inserted: u64,
 }
 
-/// The 24-bit fingerprint of `hash` (bits 40–63, which neither the shard choice nor the bucket
-/// uses), never 0.
+/// The 24-bit fingerprint of `hash` (bits 40–63), never 0. The bucket uses the low bits; the
+/// shard choice uses bits 32 up, one per doubling of the shard count, so up to 256 shards it
+/// stays below bit 40. Above 256, the lowest bits of the fingerprint are the same for every
+/// key of a shard, and the ghost takes one key for another more often (at 65 536 shards, the
+/// most `Builder::shards` allows, eight of the 24 bits tell nothing apart).
 fn fingerprint(hash: u64) -> u32 {
     ((hash >> 40) as u32) | 1
 }

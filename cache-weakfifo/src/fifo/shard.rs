@@ -3,7 +3,7 @@
 
 use std::hash::{BuildHasher, Hash};
 
-use cache_core::{Timestamp, is_live};
+use cache_core::{Deadline, Timestamp, is_live};
 use hashbrown::HashTable;
 
 use super::Policy;
@@ -36,7 +36,7 @@ pub(super) enum Queue {
 pub(super) struct Slot<K, V> {
     pub(super) key: K,
     pub(super) value: V,
-    pub(super) deadline: Timestamp,
+    pub(super) deadline: Deadline,
     /// Frequency (2 bits) | the next older entry, or `NIL` at the front (30 bits).
     prev: u32,
     /// Queue (1 bit) | spare (1 bit) | the next newer entry, or `NIL` at the back (30 bits).
@@ -90,7 +90,7 @@ pub(super) struct Shard<K, V> {
     /// Entries in each queue.
     pub(super) len: [usize; 2],
     /// For each block of `BLOCK` slots, a lower bound on its entries' deadlines.
-    pub(super) block_min: Vec<Timestamp>,
+    pub(super) block_min: Vec<Deadline>,
     /// The next block the sweep looks at.
     hand: usize,
     /// Set while a change that calls the user's `Hash` is under way: a removal, which hashes
@@ -200,7 +200,7 @@ impl<K, V> Shard<K, V> {
     }
 
     /// Lowers block `i / BLOCK`'s bound to admit `deadline`.
-    fn note_deadline(&mut self, i: usize, deadline: Timestamp) {
+    fn note_deadline(&mut self, i: usize, deadline: Deadline) {
         let bound = &mut self.block_min[i / BLOCK];
         *bound = (*bound).min(deadline);
     }
@@ -307,7 +307,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         hasher: &impl BuildHasher,
     ) {
         let mut i = b * BLOCK;
-        let mut bound = Timestamp::MAX;
+        let mut bound = Deadline::NEVER;
         let mut left = budget;
         // The block may also shrink under us when it is the last one.
         while i < ((b + 1) * BLOCK).min(self.slots.len()) {
@@ -342,7 +342,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             }
             let b = self.hand;
             self.hand += 1;
-            if self.block_min[b] < now {
+            if !is_live(self.block_min[b], now) {
                 self.scan_block(b, now, BLOCK, h);
                 scanned += 1;
             }
@@ -362,7 +362,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             if self.trash.len() >= most {
                 return false;
             }
-            if self.block_min[b] < now {
+            if !is_live(self.block_min[b], now) {
                 self.scan_block(b, now, usize::MAX, hasher);
             }
             b += 1;
@@ -434,7 +434,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         hash: u64,
         key: K,
         value: V,
-        dl: Timestamp,
+        dl: Deadline,
         h: &impl BuildHasher,
     ) -> Result<Slot<K, V>, (K, V)> {
         let Some((i, remember)) = self.victim(now) else {
@@ -522,7 +522,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         hash: u64,
         key: K,
         value: V,
-        dl: Timestamp,
+        dl: Deadline,
         h: &impl BuildHasher,
     ) {
         self.reserve_index(h);
@@ -576,7 +576,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// the new one left a hole beside each new value, and the allocator's free lists grew
     /// scattered — in the overwrite bench, malloc's own time doubled). Plain FIFO moves the
     /// entry to the back of its queue (treated as new); S3-FIFO counts an access and leaves it.
-    pub(super) fn overwrite(&mut self, i: u32, key: K, value: V, dl: Timestamp) -> (K, V) {
+    pub(super) fn overwrite(&mut self, i: u32, key: K, value: V, dl: Deadline) -> (K, V) {
         match self.policy {
             Policy::Fifo => {
                 self.unlink(i);

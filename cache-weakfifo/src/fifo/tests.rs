@@ -4,7 +4,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use cache_core::{ManualClock, Timestamp};
+use cache_core::{Deadline, ManualClock};
 use proptest::prelude::*;
 
 use super::*;
@@ -263,7 +263,7 @@ proptest! {
     fn agrees_with_the_reference_model((maxlen, ops) in case()) {
         let clock = ManualClock::new();
         let cache = TtlFifoCache::with_clock(maxlen, clock.clone());
-        let mut model: Vec<(u16, u16, Timestamp)> = Vec::new();
+        let mut model: Vec<(u16, u16, Deadline)> = Vec::new();
         for (step, op) in ops.into_iter().enumerate() {
             let now = clock.now();
             match op {
@@ -501,7 +501,7 @@ proptest! {
             .shards(shards)
             .clock(clock.clone())
             .build();
-        let mut latest: std::collections::HashMap<u16, (u16, Timestamp)> = Default::default();
+        let mut latest: std::collections::HashMap<u16, (u16, Deadline)> = Default::default();
         for (step, op) in ops.into_iter().enumerate() {
             let now = clock.now();
             match op {

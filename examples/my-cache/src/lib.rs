@@ -13,10 +13,10 @@ use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use cache_core::{Clock, ExpiringCache, Timestamp, deadline, is_live};
+use cache_core::{Clock, Deadline, ExpiringCache, deadline, is_live};
 
 /// Key → (value, deadline), and the keys in insertion order.
-type Entries<K, V> = (HashMap<K, (V, Timestamp)>, VecDeque<K>);
+type Entries<K, V> = (HashMap<K, (V, Deadline)>, VecDeque<K>);
 
 /// A map of key → (value, deadline) and a queue of keys in insertion order; a full cache
 /// evicts the oldest key; expired entries are freed when read or evicted.
@@ -56,7 +56,10 @@ where
         if is_live(*dl, now) {
             return Some(value.clone());
         }
-        map.remove(key);
+        // Dropped after the lock: a value's `Drop` may call back into this cache.
+        let expired = map.remove(key);
+        drop(guard);
+        drop(expired);
         None
     }
 
@@ -65,19 +68,23 @@ where
         let mut guard = self.lock();
         let (map, order) = &mut *guard;
         if let Some(entry) = map.get_mut(&key) {
-            *entry = (value, dl);
+            let replaced = std::mem::replace(entry, (value, dl));
+            drop(guard);
+            drop(replaced);
             return;
         }
+        // What this call frees is dropped after the lock is released.
+        let mut evicted = Vec::new();
         while map.len() >= self.capacity {
             match order.pop_front() {
-                Some(oldest) => {
-                    map.remove(&oldest);
-                }
+                Some(oldest) => evicted.push((map.remove(&oldest), oldest)),
                 None => return,
             }
         }
         map.insert(key.clone(), (value, dl));
         order.push_back(key);
+        drop(guard);
+        drop(evicted);
     }
 
     fn resident_len(&self) -> usize {

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use cache_core::{Clock, ExpiringCache, ManualClock, SystemClock, Timestamp, is_live};
+use cache_core::{
+    Clock, Deadline, ExpiringCache, ManualClock, SystemClock, Timestamp, deadline, is_live,
+};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 
@@ -120,7 +122,7 @@ impl fmt::Debug for TrackedValue {
 }
 
 /// The observed entries: (resident, live) at `now`.
-fn census(table: &Census, deadlines: &[Timestamp], upto: usize, now: Timestamp) -> (u64, u64) {
+fn census(table: &Census, deadlines: &[Deadline], upto: usize, now: Timestamp) -> (u64, u64) {
     let (mut resident, mut live) = (0, 0);
     for (id, dl) in deadlines.iter().enumerate().take(upto) {
         if table.copies(id) > 0 {
@@ -134,7 +136,7 @@ fn census(table: &Census, deadlines: &[Timestamp], upto: usize, now: Timestamp) 
 /// The live entries among the first `upto` at `now`: for a cache server, which drops no live
 /// entry (it has no capacity, and its own expiry is never earlier than the deadline), what it
 /// holds live.
-fn live_among(deadlines: &[Timestamp], upto: usize, now: Timestamp) -> u64 {
+fn live_among(deadlines: &[Deadline], upto: usize, now: Timestamp) -> u64 {
     deadlines
         .iter()
         .take(upto)
@@ -178,7 +180,7 @@ impl Recorder<'_> {
         phase: Phase,
         sets: u64,
         cache: &dyn ExpiringCache<K, TrackedValue>,
-        deadlines: &[Timestamp],
+        deadlines: &[Deadline],
         clock: &impl Clock,
     ) {
         let now = clock.now();
@@ -251,7 +253,7 @@ fn run_on<S: Shape, C: WorkloadClock>(
     let n = cfg.write_sets as usize;
     // Everything the harness needs is allocated before the baseline.
     let table = Census::new(n);
-    let mut deadlines = vec![Timestamp::MAX; n];
+    let mut deadlines = vec![Deadline::NEVER; n];
     let mut samples: Vec<Sample> = Vec::with_capacity(cfg.write_samples as usize + 16);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
     let gap = cfg.interarrival_secs();
@@ -286,7 +288,7 @@ fn run_on<S: Shape, C: WorkloadClock>(
     for id in 0..cfg.write_sets {
         clock.reach(at(id as f64 * gap));
         let ttl = cfg.ttl.draw(&mut rng);
-        deadlines[id as usize] = clock.now().saturating_add(ttl);
+        deadlines[id as usize] = deadline(clock.now(), ttl);
         cache.set_ex(shape.key(id), TrackedValue::new(id, &table), ttl);
         if (id + 1) % every == 0 {
             rec.take(Phase::Write, id + 1, &*cache, &deadlines, &clock);
