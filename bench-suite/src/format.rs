@@ -29,7 +29,7 @@ pub fn f3(v: f64) -> String {
 }
 
 /// `part` as a percentage of `whole`; zero when `whole` is zero.
-pub fn pct(part: f64, whole: f64) -> f64 {
+pub fn percent_of(part: f64, whole: f64) -> f64 {
     if whole == 0.0 {
         0.0
     } else {
@@ -85,8 +85,8 @@ mod tests {
         assert_eq!(ratio(f64::INFINITY), "×–");
         assert_eq!(nanos(82.64), "82.6 ns");
         assert_eq!(nanos(1_530.0), "1.53 µs");
-        assert_eq!(percent(pct(1.0, 3.0), 2), "33.33 %");
-        assert_eq!(pct(1.0, 0.0), 0.0);
+        assert_eq!(percent(percent_of(1.0, 3.0), 2), "33.33 %");
+        assert_eq!(percent_of(1.0, 0.0), 0.0);
         assert_eq!(or_dash(None), "–");
     }
 }

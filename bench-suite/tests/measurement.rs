@@ -78,7 +78,7 @@ fn the_hashmap_baseline_costs_what_its_table_layout_says_and_leaks_nothing() {
     let _g = serial();
     let floor = measure_floor(&U64, 10_000);
     let row = measure(
-        &Registry::ours().find("hashmap").unwrap(),
+        &Registry::ours().require("hashmap").unwrap(),
         &U64,
         10_000,
         floor.bytes_per_entry,
@@ -157,7 +157,7 @@ fn every_strategy_returns_to_the_baseline_when_dropped() {
 #[test]
 fn a_cache_servers_row_is_the_servers_memory() {
     let _g = serial();
-    let redis = Registry::ours().find("redis").unwrap();
+    let redis = Registry::ours().require("redis").unwrap();
     if let Err(why) = redis.ready() {
         assert!(
             std::env::var_os("CI").is_none(),

@@ -50,7 +50,7 @@
 //!   an entry can die is the deque's push-out in `set_ex` (or dropping the whole cache), so the
 //!   callback's work — drop the key if, and only if, the map still points at this entry — is done
 //!   there, explicitly, under the same lock, right before the entry is dropped. Hence the map
-//!   never holds a dead weak reference: `len()` always equals the number of keys whose current
+//!   never holds a dead weak reference: `weak_len()` always equals the number of keys whose current
 //!   entry is in the deque.
 //! - **The clock is monotonic and injectable.** Python reads `time.time()` (wall-clock seconds
 //!   in a float, which can jump). Here the deadline is a [`cache_core::Timestamp`]

@@ -50,27 +50,27 @@ struct Inner<K, V> {
 /// // Behaviour 1: expired, so a miss ...
 /// assert_eq!(cache.get_ex(&"a"), None);
 /// // ... but nothing was removed: the expired entry is still resident.
-/// assert_eq!((cache.len(), cache.deque_len()), (1, 1));
+/// assert_eq!((cache.weak_len(), cache.deque_len()), (1, 1));
 ///
 /// // Behaviour 2: setting the same key again takes a second deque slot.
 /// cache.set_ex("a", 2, Duration::from_secs(10));
-/// assert_eq!((cache.len(), cache.deque_len()), (1, 2));
+/// assert_eq!((cache.weak_len(), cache.deque_len()), (1, 2));
 ///
 /// // Behaviour 3: the deque is full after "c"; it pushes out the *first* "a" entry, whose
 /// // death must not remove the key, because the map already points at the newer "a".
 /// cache.set_ex("b", 3, Duration::from_secs(10));
 /// cache.set_ex("c", 4, Duration::from_secs(10));
 /// assert_eq!(cache.get_ex(&"a"), Some(2));
-/// assert_eq!((cache.len(), cache.deque_len()), (3, 3));
+/// assert_eq!((cache.weak_len(), cache.deque_len()), (3, 3));
 /// // The next set pushes out the newer "a" entry, which is the key's current one: key gone.
 /// cache.set_ex("d", 5, Duration::from_secs(10));
 /// assert_eq!(cache.get_ex(&"a"), None);
-/// assert_eq!(cache.len(), 3);
+/// assert_eq!(cache.weak_len(), 3);
 ///
 /// // maxlen == 0 keeps nothing, as in Python.
 /// let nothing = WeakFifoCache::with_clock(0, clock.clone());
 /// nothing.set_ex("x", 1, Duration::from_secs(10));
-/// assert_eq!((nothing.get_ex(&"x"), nothing.len()), (None, 0));
+/// assert_eq!((nothing.get_ex(&"x"), nothing.weak_len()), (None, 0));
 /// ```
 pub struct WeakFifoCache<K, V, C: Clock = SystemClock> {
     maxlen: usize,
@@ -108,14 +108,16 @@ impl<K, V, C: Clock> WeakFifoCache<K, V, C> {
         self.maxlen
     }
 
-    /// Keys in the weak map (Python's `len(cache.weak)`): expired keys included.
-    pub fn len(&self) -> usize {
+    /// Keys in the weak map (Python's `len(cache.weak)`): expired keys included, and each key
+    /// once however many of its entries the deque holds — so not the entries in memory, which
+    /// [`deque_len`](Self::deque_len) (and `resident_len`) counts.
+    pub fn weak_len(&self) -> usize {
         self.lock().weak.len()
     }
 
-    /// Whether the weak map is empty.
+    /// Whether the cache holds nothing (deque and weak map are empty together).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.deque_len() == 0
     }
 
     /// Strong references the deque holds (Python's `len(cache.strong)`): the entries in memory.
@@ -333,7 +335,7 @@ mod tests {
         }
         // Three newer sets push out exactly the three oldest entries, in order.
         assert_eq!(drops.in_order(), vec![0, 1, 2]);
-        assert_eq!((cache.len(), cache.deque_len()), (5, 5));
+        assert_eq!((cache.weak_len(), cache.deque_len()), (5, 5));
         cache.check_invariants();
     }
 
@@ -354,7 +356,7 @@ mod tests {
             Vec::<u32>::new(),
             "but reading and maintain() free nothing"
         );
-        assert_eq!((cache.len(), cache.resident_len()), (5, 5));
+        assert_eq!((cache.weak_len(), cache.resident_len()), (5, 5));
         cache.check_invariants();
     }
 
@@ -365,13 +367,13 @@ mod tests {
         for id in 0..3 {
             cache.set_ex(7, drops.value(id), TTL); // the same key three times: three slots
         }
-        assert_eq!((cache.len(), cache.deque_len()), (1, 3));
+        assert_eq!((cache.weak_len(), cache.deque_len()), (1, 3));
         assert_eq!(drops.in_order(), Vec::<u32>::new());
         cache.set_ex(8, drops.value(3), TTL);
         // The oldest value of key 7 dies; the key stays, pointing at its newest value.
         assert_eq!(drops.in_order(), vec![0]);
         assert_eq!(cache.get_ex(&7).map(|v| v.id), Some(2));
-        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.weak_len(), 2);
         cache.check_invariants();
     }
 
@@ -433,7 +435,7 @@ mod tests {
                 cache.get_ex(&Bomb(id, Arc::clone(&safe))).map(|v| v.id),
                 Some(id)
             );
-            assert!(cache.len() <= 2 && cache.deque_len() <= 2);
+            assert!(cache.weak_len() <= 2 && cache.deque_len() <= 2);
             cache.check_invariants();
         }
         drop(cache);
@@ -562,7 +564,7 @@ mod tests {
                     }
                     Op::Advance(d) => clock.advance(d),
                 }
-                prop_assert_eq!(cache.len(), model.map.len(), "len() at step {}", step);
+                prop_assert_eq!(cache.weak_len(), model.map.len(), "len() at step {}", step);
                 prop_assert_eq!(cache.deque_len(), model.deque.len(), "deque_len() at step {}", step);
                 cache.check_invariants();
             }

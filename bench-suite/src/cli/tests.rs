@@ -44,7 +44,7 @@ fn without_redis_server() -> Registry {
     };
     let target = std::sync::Arc::new(redis::RedisTarget::with_options(missing));
     Registry::empty()
-        .with(Registry::ours().find("ttlfifo").unwrap())
+        .with(Registry::ours().require("ttlfifo").unwrap())
         .unwrap()
         .with(redis::strategy(target))
         .unwrap()

@@ -10,7 +10,7 @@ use super::retention::{ClockKind, Phase, Retention, Workload};
 use super::scenario::{Deployment, Scenario, ScenarioRow, article};
 use super::traces::{BOUND, OPT, TraceHitRatio};
 use crate::error::Result;
-use crate::format::{bytes, nanos, pct};
+use crate::format::{bytes, nanos, percent_of};
 use crate::report::{OutFile, Section};
 use crate::strategies::Strategy;
 
@@ -53,9 +53,9 @@ fn steady_states(retention: &Retention) -> Vec<String> {
                  expired, {} per cache",
                 r.strategy,
                 r.resident_entries,
-                pct(r.resident_entries as f64, r.capacity as f64),
+                percent_of(r.resident_entries as f64, r.capacity as f64),
                 r.capacity,
-                pct(r.expired_resident_entries as f64, r.resident_entries as f64),
+                percent_of(r.expired_resident_entries as f64, r.resident_entries as f64),
                 bytes(r.resident_bytes as f64),
             );
             if !r.kept_the_valid_set() {
@@ -65,7 +65,7 @@ fn steady_states(retention: &Retention) -> Vec<String> {
                      while holding expired ones",
                     r.live_entries,
                     r.valid_set,
-                    pct(r.live_entries as f64, r.valid_set as f64)
+                    percent_of(r.live_entries as f64, r.valid_set as f64)
                 );
             }
             if r.clock == ClockKind::RealTime {

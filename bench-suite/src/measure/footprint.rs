@@ -258,7 +258,7 @@ pub fn measure_by_name(
     }
     let strategy = match strategy {
         FLOOR => None,
-        name => Some(registry.find(name)?),
+        name => Some(registry.require(name)?),
     };
     Ok(match (strategy, shape) {
         (None, "article") => measure_floor(&Article, n),

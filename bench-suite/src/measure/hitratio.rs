@@ -324,7 +324,7 @@ mod tests {
     use super::*;
 
     fn strategy(name: &str) -> Strategy {
-        crate::strategies::Registry::ours().find(name).unwrap()
+        crate::strategies::Registry::ours().require(name).unwrap()
     }
 
     #[test]

@@ -376,7 +376,7 @@ mod tests {
     #[test]
     fn lru_gives_exactly_what_an_independent_lru_gives_on_a_real_trace() {
         let (trace, caps, _) = catalog_trace("multi2");
-        let lru = Registry::ours().find("lru").unwrap();
+        let lru = Registry::ours().require("lru").unwrap();
         let cfg = TraceConfig::new(&["multi2"]);
         for c in caps {
             assert_eq!(
@@ -429,7 +429,7 @@ mod tests {
     #[test]
     fn a_ttl_shorter_than_the_reuse_distance_lowers_the_hit_ratio() {
         let (trace, caps, _) = catalog_trace("cs");
-        let ttlfifo = Registry::ours().find("ttlfifo").unwrap();
+        let ttlfifo = Registry::ours().require("ttlfifo").unwrap();
         let none = TraceConfig::new(&["cs"]);
         let mut short = TraceConfig::new(&["cs"]);
         short.ttl_secs = Some(0.01); // ten requests

@@ -135,7 +135,7 @@ impl ReportConfig {
             strategies,
             footprint_entries: entries,
             retention: RetentionSettings {
-                retention: vec![
+                on_manual_clock: vec![
                     manual(Workload::UniformTtl, TtlMix::Uniform { secs: 1800.0 }),
                     manual(
                         Workload::MixedTtl,
@@ -145,7 +145,7 @@ impl ReportConfig {
                         },
                     ),
                 ],
-                retention_real_time: rt,
+                on_real_time: rt,
             },
             hit_ratio: HitRatioConfig::new(keys, requests, seed),
             traces: TraceConfig::new(if quick {
@@ -170,7 +170,7 @@ impl ReportConfig {
                  about 21 TTLs), got {secs}"
             )));
         }
-        for r in &mut self.retention.retention {
+        for r in &mut self.retention.on_manual_clock {
             if let TtlMix::Uniform { .. } = r.ttl {
                 r.ttl = TtlMix::Uniform { secs };
             }
@@ -370,8 +370,8 @@ mod tests {
     fn with_server(failures: u64) -> Vec<Strategy> {
         let ours = Registry::ours();
         vec![
-            ours.find("lru").unwrap(),
-            ours.find("ttlfifo")
+            ours.require("lru").unwrap(),
+            ours.require("ttlfifo")
                 .unwrap()
                 .external_memory(Failed(failures)),
         ]

@@ -410,8 +410,11 @@ impl Registry {
         self.names().join(", ")
     }
 
-    /// The strategy called `name`, or an error that lists the known names.
-    pub fn find(&self, name: &str) -> Result<Strategy, RegistryError> {
+    /// The strategy called `name`, or an error that lists the known names (where [`get`]
+    /// answers `None`).
+    ///
+    /// [`get`]: Registry::get
+    pub fn require(&self, name: &str) -> Result<Strategy, RegistryError> {
         self.get(name)
             .cloned()
             .ok_or_else(|| RegistryError::Unknown {
@@ -424,7 +427,7 @@ impl Registry {
     pub fn parse_list(&self, list: &str) -> Result<Vec<Strategy>, RegistryError> {
         let mut out: Vec<Strategy> = Vec::new();
         for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let s = self.find(part)?;
+            let s = self.require(part)?;
             if !out.contains(&s) {
                 out.push(s);
             }

@@ -6,9 +6,9 @@ use super::*;
 fn names_are_found_and_unknown_names_are_a_clear_error() {
     let r = Registry::ours();
     for s in r.all() {
-        assert_eq!(r.find(s.name()).as_ref(), Ok(s));
+        assert_eq!(r.require(s.name()).as_ref(), Ok(s));
     }
-    let err = r.find("lfu").unwrap_err().to_string();
+    let err = r.require("lfu").unwrap_err().to_string();
     assert!(
         err.contains("unknown strategy \"lfu\"") && err.contains("weakfifo"),
         "{err}"

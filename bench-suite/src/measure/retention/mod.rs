@@ -304,10 +304,13 @@ fn summarise(cfg: &RetentionConfig, samples: &[Sample]) -> Vec<RetentionRow> {
 /// The workloads the report runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct RetentionSettings {
-    /// Workloads on the hand-moved clock.
-    pub retention: Vec<RetentionConfig>,
-    /// The scaled real-time workload, for strategies whose reclamation runs on real time.
-    pub retention_real_time: RetentionConfig,
+    /// Workloads on the hand-moved clock (`retention` in report.json).
+    #[serde(rename = "retention")]
+    pub on_manual_clock: Vec<RetentionConfig>,
+    /// The scaled real-time workload, for strategies whose reclamation runs on real time
+    /// (`retention_real_time` in report.json).
+    #[serde(rename = "retention_real_time")]
+    pub on_real_time: RetentionConfig,
 }
 
 /// The retention section: phase ends and every sample.
@@ -340,10 +343,10 @@ impl Retention {
             .collect();
         for s in strategies {
             let runs: Vec<&RetentionConfig> = match s.reclamation() {
-                Reclamation::FollowsClock => settings.retention.iter().collect(),
+                Reclamation::FollowsClock => settings.on_manual_clock.iter().collect(),
                 Reclamation::RealTime { why } => {
                     real_time.push((s.name(), why));
-                    vec![&settings.retention_real_time]
+                    vec![&settings.on_real_time]
                 }
             };
             for cfg in runs {
@@ -442,7 +445,7 @@ mod tests {
 
     #[test]
     fn the_articles_design_is_observed_to_fill_to_maxlen_with_expired_entries() {
-        let weak = Registry::ours().find("weakfifo").unwrap();
+        let weak = Registry::ours().require("weakfifo").unwrap();
         let ends = phase_ends(&run(&weak, &Article, &small(), &Progress::hidden()));
         assert_eq!(
             ends.iter().map(|s| s.phase).collect::<Vec<_>>(),
@@ -470,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_repaired_design_is_observed_to_hold_no_expired_entry() {
-        let fifo = Registry::ours().find("ttlfifo").unwrap();
+        let fifo = Registry::ours().require("ttlfifo").unwrap();
         let ends = phase_ends(&run(&fifo, &Article, &small(), &Progress::hidden()));
         // Each shard frees its own expired entries as writes reach it: a few linger between
         // two writes to the same shard, far under 1 % of the capacity.

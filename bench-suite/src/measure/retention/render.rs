@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::{ClockKind, Phase, Retention, Sample, Workload};
 use crate::error::Result;
-use crate::format::{bytes, f1, pct, percent};
+use crate::format::{bytes, f1, percent, percent_of};
 use crate::report::svg::{Chart, Series};
 use crate::report::{OutFile, Section, csv_file};
 use crate::table::Table;
@@ -20,10 +20,13 @@ impl Retention {
              call). Entries held are observed through the values themselves (each counts its live \
              copies), not asked of the cache. Strategies whose reclamation follows the injected \
              clock run on a hand-moved clock at full scale.",
-            self.settings.retention.first().map_or(0, |c| c.write_sets)
+            self.settings
+                .on_manual_clock
+                .first()
+                .map_or(0, |c| c.write_sets)
         );
         if !self.real_time.is_empty() {
-            let rt = &self.settings.retention_real_time;
+            let rt = &self.settings.on_real_time;
             let who: Vec<String> = self
                 .real_time
                 .iter()
@@ -72,7 +75,10 @@ impl Retention {
                 x.resident_entries.to_string(),
                 x.live_entries.to_string(),
                 x.expired_resident_entries.to_string(),
-                percent(pct(x.expired_resident_entries as f64, x.capacity as f64), 1),
+                percent(
+                    percent_of(x.expired_resident_entries as f64, x.capacity as f64),
+                    1,
+                ),
                 bytes(x.resident_bytes as f64),
             ]);
         }
@@ -108,7 +114,7 @@ impl Retention {
                 let cap = row.map_or(1, |x| x.capacity) as f64;
                 let pts = self
                     .samples_of(w, s)
-                    .map(|x| (x.t_ttls, pct(x.expired_resident_entries as f64, cap)))
+                    .map(|x| (x.t_ttls, percent_of(x.expired_resident_entries as f64, cap)))
                     .collect();
                 let mut series = Series::new(s, pts);
                 series.dashed = row.is_some_and(|x| x.clock == ClockKind::RealTime);
@@ -177,7 +183,7 @@ impl Section for Retention {
                     format!(
                         "{} {most} ({} of capacity)",
                         x.strategy,
-                        percent(pct(most as f64, x.capacity as f64), 2)
+                        percent(percent_of(most as f64, x.capacity as f64), 2)
                     )
                 })
                 .collect();
