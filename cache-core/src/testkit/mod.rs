@@ -266,6 +266,8 @@ fn skipped(name: &str, reason: &'static str) -> Outcome {
     Outcome::Skipped(reason)
 }
 
+const UNBOUNDED: &str = "the implementation declares no bound (a baseline, not a cache)";
+
 const NO_CLOCK: &str =
     "the implementation declares that its expiry does not follow the injected clock";
 
@@ -550,10 +552,7 @@ where
     C: ExpiringCache<u64, u64>,
 {
     if caps.capacity == CapacityBound::Unbounded {
-        return skipped(
-            "capacity_is_respected",
-            "the implementation declares no bound (a baseline, not a cache)",
-        );
+        return skipped("capacity_is_respected", UNBOUNDED);
     }
     for capacity in [1, 7, CAPACITY] {
         let cache = make(ManualClock::new(), capacity);
@@ -588,10 +587,7 @@ where
     C: ExpiringCache<u64, u64>,
 {
     if caps.capacity == CapacityBound::Unbounded {
-        return skipped(
-            "capacity_zero_keeps_nothing",
-            "the implementation declares no bound (a baseline, not a cache)",
-        );
+        return skipped("capacity_zero_keeps_nothing", UNBOUNDED);
     }
     let cache = make(ManualClock::new(), 0);
     for k in 0..10 {
