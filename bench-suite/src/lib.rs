@@ -9,7 +9,8 @@
 //! - [`report`]: runs the measurements and writes Markdown, JSON, CSV and SVG;
 //! - [`plan`], [`speed`]: the `plan` command and the criterion benches (and `bench-table`);
 //! - [`cli`]: the command line, for the `cachebench` binary and for a cache author's own;
-//! - [`alloc`], [`format`](mod@format), [`table`], [`shapes`], [`progress`]: what they all share.
+//! - [`alloc`], [`values`], [`format`](mod@format), [`table`], [`shapes`], [`progress`]: what
+//!   they all share ([`strategies`] stands on `alloc` and `values` alone, nothing above it).
 
 pub mod alloc;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod speed;
 pub mod strategies;
 pub mod table;
 pub mod trace;
+pub mod values;
 
 pub use error::{Error, Result};
 pub use strategies::{Registry, Strategy};

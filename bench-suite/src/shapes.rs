@@ -65,12 +65,7 @@ pub fn article_key(id: u64) -> String {
     s
 }
 
-/// Eight hex digits: 8 bytes, allocated exactly.
-pub fn article_value(id: u64) -> String {
-    let mut s = String::with_capacity(8);
-    let _ = write!(s, "{:08X}", id & 0xFFFF_FFFF);
-    s
-}
+pub use crate::values::article_value;
 
 impl Shape for Article {
     type K = String;

@@ -23,9 +23,7 @@ use crate::shapes::{self, Article, FILL_BATCH, Shape, U64};
 use crate::strategies::{External, Registry, Strategy};
 use crate::table::Table;
 
-/// The name of the payload-floor row: keys, values and 8-byte deadlines alone, in one exactly
-/// sized `Vec`.
-pub const FLOOR: &str = "payload_floor";
+pub use crate::strategies::FLOOR;
 
 /// The shapes the report measures.
 pub const SHAPES: [&str; 2] = ["article", "u64"];

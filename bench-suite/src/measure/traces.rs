@@ -19,10 +19,8 @@ use crate::strategies::Strategy;
 use crate::table::Table;
 use crate::trace::{Format, Trace, catalog, opt};
 
-/// The row name of the optimal policy.
-pub const OPT: &str = "opt";
-/// The row name of the compulsory-miss bound.
-pub const BOUND: &str = "compulsory_bound";
+pub use crate::strategies::BOUND;
+pub use crate::strategies::OPT;
 
 /// How the traces are replayed.
 #[derive(Debug, Clone, Serialize)]

@@ -25,7 +25,14 @@ pub use baseline::HashMapBaseline;
 pub use builtin::fixed_hasher;
 pub use types::{BenchClock, Key, Value, Wire};
 
-use crate::measure::retention::TrackedValue;
+use crate::values::TrackedValue;
+
+/// The footprint table's row of the payload alone: a name no strategy may take.
+pub const FLOOR: &str = "payload_floor";
+/// The trace tables' row of Bélády's optimum: a name no strategy may take.
+pub const OPT: &str = "opt";
+/// The trace tables' row of the compulsory-miss bound: a name no strategy may take.
+pub const BOUND: &str = "compulsory_bound";
 
 /// How to build a strategy's cache: for any [`Key`], [`Value`] and [`BenchClock`], with room
 /// for `capacity` entries (an unbounded strategy ignores it).
@@ -366,11 +373,7 @@ impl Registry {
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        let reserved = [
-            crate::measure::footprint::FLOOR,
-            crate::measure::traces::OPT,
-            crate::measure::traces::BOUND,
-        ];
+        let reserved = [FLOOR, OPT, BOUND];
         if !valid || reserved.contains(&name) {
             return Err(RegistryError::BadName(name));
         }

@@ -6,7 +6,7 @@ use std::hash::Hash;
 
 use cache_core::{Clock, ManualClock, SystemClock};
 
-use crate::measure::retention::TrackedValue;
+use crate::values::TrackedValue;
 
 pub(crate) mod sealed {
     pub trait Sealed {}

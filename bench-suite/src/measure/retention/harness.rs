@@ -9,9 +9,6 @@
 //! count (`DBSIZE` for Redis) and the bytes its own memory figure; the live ones are the keys
 //! whose deadline has not passed (a server without a capacity drops no live key).
 
-use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use cache_core::{
@@ -23,103 +20,9 @@ use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use super::{ClockKind, Phase, RetentionConfig, Sample};
 use crate::alloc;
 use crate::progress::Progress;
-use crate::shapes::{Shape, article_value};
+use crate::shapes::Shape;
 use crate::strategies::{BenchClock, External, Strategy};
-
-/// Per id, the number of copies of its value alive right now. One per run, shared by the run's
-/// values (so runs are independent, and a value freed after its run still has its table).
-#[derive(Debug)]
-pub struct Census(Vec<AtomicU32>);
-
-impl Census {
-    /// A table for ids `0..n`, all at zero.
-    pub fn new(n: usize) -> Arc<Census> {
-        Arc::new(Census((0..n).map(|_| AtomicU32::new(0)).collect()))
-    }
-
-    fn add(&self, id: usize, up: bool) {
-        if let Some(c) = self.0.get(id) {
-            if up {
-                c.fetch_add(1, Ordering::Relaxed);
-            } else {
-                c.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Copies of `id`'s value alive now.
-    pub fn copies(&self, id: usize) -> u32 {
-        self.0.get(id).map_or(0, |c| c.load(Ordering::Relaxed))
-    }
-}
-
-/// An article-shaped value — 8 hex digits of its id, allocated exactly — that counts its live
-/// copies in its run's [`Census`]. 24 bytes inline and 8 on the heap in one allocation, as the
-/// article's 8-byte `String` values: the census pointer takes the place of a `String`'s
-/// capacity field.
-pub struct TrackedValue {
-    text: Box<str>,
-    census: Arc<Census>,
-}
-
-impl TrackedValue {
-    /// The value of `id`, counted in `census`.
-    pub fn new(id: u64, census: &Arc<Census>) -> TrackedValue {
-        let v = TrackedValue {
-            text: article_value(id).into_boxed_str(),
-            census: Arc::clone(census),
-        };
-        v.census.add(v.id(), true);
-        v
-    }
-
-    /// A value counted in no census: a copy read back from a cache server, whose original is
-    /// the server's, not this process's.
-    pub fn untracked(text: String) -> TrackedValue {
-        static NOBODY: OnceLock<Arc<Census>> = OnceLock::new();
-        TrackedValue {
-            text: text.into_boxed_str(),
-            census: Arc::clone(NOBODY.get_or_init(|| Census::new(0))),
-        }
-    }
-
-    /// Its text: 8 hex digits of its id.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    fn id(&self) -> usize {
-        usize::from_str_radix(&self.text, 16).unwrap_or(usize::MAX)
-    }
-}
-
-impl Clone for TrackedValue {
-    fn clone(&self) -> TrackedValue {
-        self.census.add(self.id(), true);
-        TrackedValue {
-            text: self.text.clone(),
-            census: Arc::clone(&self.census),
-        }
-    }
-}
-
-impl Drop for TrackedValue {
-    fn drop(&mut self) {
-        self.census.add(self.id(), false);
-    }
-}
-
-impl PartialEq for TrackedValue {
-    fn eq(&self, other: &TrackedValue) -> bool {
-        self.text == other.text
-    }
-}
-
-impl fmt::Debug for TrackedValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("TrackedValue").field(&self.text).finish()
-    }
-}
+use crate::values::{Census, TrackedValue};
 
 /// The observed entries: (resident, live) at `now`.
 fn census(table: &Census, deadlines: &[Deadline], upto: usize, now: Timestamp) -> (u64, u64) {

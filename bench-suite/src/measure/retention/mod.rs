@@ -14,7 +14,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::Rng;
 use serde::Serialize;
 
-pub use harness::{Census, TrackedValue, run};
+pub use crate::values::{Census, TrackedValue};
+pub use harness::run;
 
 use crate::progress::Progress;
 use crate::shapes::Article;
