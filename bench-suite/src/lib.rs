@@ -6,7 +6,9 @@
 //!
 //! - [`strategies`]: the registry — every strategy, its builder and its traits, in one place;
 //! - [`measure`]: one module per measurement, each owning its configuration, rows and section;
-//! - [`report`]: runs the measurements and writes Markdown, JSON, CSV and SVG;
+//! - [`report`]: runs the measurements and writes Markdown, JSON, CSV and SVG; a measurement's
+//!   section is written against [`section`] and [`svg`], below both, so no measurement imports
+//!   the report;
 //! - [`plan`], [`speed`]: the `plan` command and the criterion benches (and `bench-table`);
 //! - [`cli`]: the command line, for the `cachebench` binary and for a cache author's own;
 //! - [`alloc`], [`values`], [`format`](mod@format), [`table`], [`shapes`], [`progress`]: what
@@ -20,9 +22,11 @@ pub mod measure;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod section;
 pub mod shapes;
 pub mod speed;
 pub mod strategies;
+pub mod svg;
 pub mod table;
 pub mod trace;
 pub mod values;

@@ -1,7 +1,7 @@
 //! The values the measurements store, below everything that builds or measures a cache: the
 //! article's 8-byte value, and [`TrackedValue`], which counts its own copies so that the
 //! retention measurement observes which entries a cache holds instead of asking it.
-//! [`strategies`](crate::strategies) builds caches of these values; the measurements use them.
+//! The strategies module builds caches of these values; the measurements use them.
 
 use std::fmt;
 use std::fmt::Write as _;

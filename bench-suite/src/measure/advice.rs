@@ -11,7 +11,7 @@ use super::scenario::{Deployment, Scenario, ScenarioRow, article};
 use super::traces::{BOUND, OPT, TraceHitRatio};
 use crate::error::Result;
 use crate::format::{bytes, nanos, percent_of};
-use crate::report::{OutFile, Section};
+use crate::section::{OutFile, Section};
 use crate::strategies::Strategy;
 
 /// The advice section.

@@ -17,10 +17,10 @@ use crate::alloc::{self, ThreadSnapshot};
 use crate::error::{Error, Result};
 use crate::format::{f1, f2, or_dash};
 use crate::progress::Progress;
-use crate::report::svg::{Chart, Series};
-use crate::report::{OutFile, Section, csv_file};
+use crate::section::{OutFile, Section, csv_file};
 use crate::shapes::{self, Article, FILL_BATCH, Shape, U64};
 use crate::strategies::{External, Registry, Strategy};
+use crate::svg::{Chart, Series};
 use crate::table::Table;
 
 pub use crate::strategies::FLOOR;

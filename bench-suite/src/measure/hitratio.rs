@@ -17,9 +17,9 @@ use std::fmt::Write as _;
 use crate::error::{Error, Result};
 use crate::format::f3;
 use crate::progress::Progress;
-use crate::report::svg::{Chart, Series};
-use crate::report::{OutFile, Section, csv_file};
+use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
+use crate::svg::{Chart, Series};
 use crate::table::Table;
 
 /// The hit-ratio workload.

@@ -14,7 +14,7 @@ use super::retention::{ClockKind, Retention};
 use crate::error::Result;
 use crate::format::{bytes, f1, nanos, or_dash};
 use crate::progress::Progress;
-use crate::report::{OutFile, Section, csv_file};
+use crate::section::{OutFile, Section, csv_file};
 use crate::shapes::{self, Article, article_key};
 use crate::strategies::Strategy;
 use crate::table::Table;

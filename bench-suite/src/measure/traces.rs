@@ -13,9 +13,9 @@ use super::parallel;
 use crate::error::{Error, Result};
 use crate::format::{f2, percent};
 use crate::progress::Progress;
-use crate::report::svg::{Chart, Series};
-use crate::report::{OutFile, Section, csv_file};
+use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
+use crate::svg::{Chart, Series};
 use crate::table::Table;
 use crate::trace::{Format, Trace, catalog, opt};
 

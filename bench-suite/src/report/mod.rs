@@ -6,13 +6,16 @@
 
 mod environment;
 pub mod output;
-pub mod svg;
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use serde::Serialize;
 
+/// The section vocabulary and the chart writer live below both the measurements and the
+/// report ([`crate::section`], [`crate::svg`]); re-exported here for the report's users.
+pub use crate::section::{OutFile, Section, csv_file};
+pub use crate::svg;
 pub use environment::{Environment, machine_line};
 
 use crate::error::{Error, Result};
@@ -28,50 +31,6 @@ use crate::measure::traces::{TraceConfig, TraceHitRatio};
 use crate::progress::Progress;
 use crate::strategies::Strategy;
 use crate::trace::catalog;
-
-/// A section of the report: its Markdown and its files.
-pub trait Section {
-    /// The heading, without its number.
-    fn title(&self) -> &'static str;
-    /// The Markdown under the heading.
-    fn body(&self, out: &mut String);
-    /// Its CSV tables and SVG charts.
-    fn files(&self) -> Result<Vec<OutFile>>;
-}
-
-/// A file the report writes: its name in the output folder, and its contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutFile {
-    /// File name.
-    pub name: String,
-    /// Contents.
-    pub body: String,
-}
-
-impl OutFile {
-    /// A file called `name` holding `body`.
-    pub fn new(name: impl Into<String>, body: impl Into<String>) -> OutFile {
-        OutFile {
-            name: name.into(),
-            body: body.into(),
-        }
-    }
-}
-
-/// A CSV file of `rows`, one column per field in declaration order (the `csv` crate).
-pub fn csv_file<T: Serialize>(name: &str, rows: &[T]) -> Result<OutFile> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::Measurement(format!("{name}: {e}")))?;
-    Ok(OutFile::new(
-        name,
-        String::from_utf8(bytes).map_err(|e| Error::Measurement(format!("{name}: {e}")))?,
-    ))
-}
 
 /// What to run.
 #[derive(Debug, Clone, Serialize)]

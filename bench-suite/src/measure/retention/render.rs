@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use super::{ClockKind, Phase, Retention, Sample, Workload};
 use crate::error::Result;
 use crate::format::{bytes, f1, percent, percent_of};
-use crate::report::svg::{Chart, Series};
-use crate::report::{OutFile, Section, csv_file};
+use crate::section::{OutFile, Section, csv_file};
+use crate::svg::{Chart, Series};
 use crate::table::Table;
 
 impl Retention {
