@@ -35,7 +35,8 @@ impl OutFile {
     }
 }
 
-/// A CSV file of `rows`, one column per field in declaration order (the `csv` crate).
+/// A CSV file of `rows`, one column per field in declaration order (the `csv` crate). With no
+/// rows its body is empty (the header comes from the first row): the report writes no such file.
 pub fn csv_file<T: Serialize>(name: &str, rows: &[T]) -> Result<OutFile> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {

@@ -818,3 +818,44 @@ fn ctrl_c_stops_the_reports_redis_server_and_removes_its_files() {
     let _ = std::fs::remove_dir_all(&tmp);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A table with no rows (`--traces none` leaves the trace table empty) is no file: an empty
+/// CSV has no header to say what it would have held.
+#[test]
+fn a_run_writes_no_empty_file_and_every_csv_has_its_header() {
+    let dir = scratch("no-empty");
+    let out = dir.to_str().unwrap();
+    let run = cachebench(&[
+        "--quick",
+        "--no-progress",
+        "--traces",
+        "none",
+        "--strategies",
+        "ttlfifo",
+        "--out",
+        out,
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut csvs = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let body = std::fs::read_to_string(&path).unwrap();
+        assert!(!body.is_empty(), "{} is empty", path.display());
+        if path.extension().is_some_and(|e| e == "csv") {
+            csvs += 1;
+            assert!(
+                body.starts_with("strategy,"),
+                "{}: no header",
+                path.display()
+            );
+        }
+    }
+    assert!(csvs >= 4, "{csvs} CSV files");
+    assert!(!dir.join("trace_hit_ratio.csv").exists());
+    assert!(!read(&dir, "MANIFEST").contains("trace_hit_ratio.csv"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

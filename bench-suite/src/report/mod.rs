@@ -294,7 +294,9 @@ impl Report {
             OutFile::new("report.json", serde_json::to_string_pretty(self)? + "\n"),
         ];
         for s in self.sections() {
-            out.extend(s.files()?);
+            // A table with no rows (the traces' under `--traces none`) is no file: its CSV
+            // would be empty, without even the header that says what it would hold.
+            out.extend(s.files()?.into_iter().filter(|f| !f.body.is_empty()));
         }
         Ok(out)
     }
