@@ -291,6 +291,15 @@ impl<K, V, C: Clock, S> TtlFifoCache<K, V, C, S> {
         }
     }
 
+    /// One of the places the shard's removals freed, taken for a new entry instead of being
+    /// given back (no atomic write), if it freed any.
+    fn reuse_freed(&self, shard: &mut Shard<K, V>) -> Option<Ticket<'_>> {
+        (shard.freed > 0).then(|| {
+            shard.freed -= 1;
+            Ticket(&self.count.0)
+        })
+    }
+
     /// A place in the count, if the cache is not full.
     fn acquire(&self) -> Option<Ticket<'_>> {
         let count = &self.count.0;
@@ -310,6 +319,9 @@ impl<K, V, C: Clock, S> TtlFifoCache<K, V, C, S> {
     /// `Drop` runs under a lock.
     fn unlock(&self, mut shard: MutexGuard<'_, Shard<K, V>>) {
         self.settle(&mut shard);
+        if shard.trash.is_empty() {
+            return;
+        }
         let trash = std::mem::take(&mut shard.trash);
         drop(shard);
         drop(trash);
@@ -342,12 +354,9 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlFifoCache<K, V, C, S> {
         for step in 1..n {
             let mut shard = self.lock((home + step) & (n - 1));
             let victim = shard.evict(now, &self.hasher);
-            if let Some(victim) = victim {
-                shard.freed -= 1;
-                ticket = Some(Ticket(&self.count.0));
-                shard.trash.push(victim);
-            }
+            ticket = self.reuse_freed(&mut shard);
             self.unlock(shard);
+            drop(victim);
             if ticket.is_some() {
                 break;
             }
@@ -489,13 +498,7 @@ where
         }
         // A new key needs a place in the count: one an expired entry freed above gives up, or
         // a free one ...
-        let ticket = if shard.freed > 0 {
-            shard.freed -= 1;
-            Some(Ticket(&self.count.0))
-        } else {
-            self.acquire()
-        };
-        if let Some(ticket) = ticket {
+        if let Some(ticket) = self.reuse_freed(shard).or_else(|| self.acquire()) {
             shard.insert(hash, key, value, dl, h);
             std::mem::forget(ticket);
             self.unlock(guard);

@@ -440,12 +440,11 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let Some((i, remember)) = self.victim(now) else {
             return Err((key, value));
         };
-        self.editing = true;
-        let old_hash = self.hash_of(i, h);
         // The index may grow (rehashing every key) to take the new key: done before anything
         // changes, as `insert` does.
         self.reserve_index(h);
         self.editing = true;
+        let old_hash = self.hash_of(i, h);
         // No user code runs from here on.
         self.unlink(i);
         if let Ok(entry) = self.index.find_entry(old_hash, |&j| j == i) {
@@ -454,11 +453,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         if remember {
             self.ghost.insert(old_hash);
         }
-        let q = if self.ghost.take(hash) {
-            Queue::Main
-        } else {
-            Queue::Small
-        };
         let old = std::mem::replace(
             &mut self.slots[i as usize],
             Slot {
@@ -470,10 +464,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             },
         );
         self.note_deadline(i as usize, dl);
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash, i, |&j| h.hash_one(&slots[j as usize].key));
-        self.link_back(i, q);
+        self.enqueue_new(i, hash, h);
         self.next_victim = (NIL, 0);
         self.editing = false;
         self.foresee_victim(h);
@@ -505,6 +496,21 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         }
     }
 
+    /// Files slot `i`, just written with a new key of `hash`, in the index (which has room) and
+    /// at the back of its queue: the main queue if the ghost remembers the key (S3-FIFO), else
+    /// the small one.
+    fn enqueue_new(&mut self, i: u32, hash: u64, h: &impl BuildHasher) {
+        let q = if self.ghost.take(hash) {
+            Queue::Main
+        } else {
+            Queue::Small
+        };
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash, i, |&j| h.hash_one(&slots[j as usize].key));
+        self.link_back(i, q);
+    }
+
     /// Makes room in the index for one more entry. Growing rehashes every key; if the user's
     /// `Hash` panics meanwhile, `editing` stays set and the next lock clears the shard.
     fn reserve_index(&mut self, hasher: &impl BuildHasher) {
@@ -526,11 +532,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         h: &impl BuildHasher,
     ) {
         self.reserve_index(h);
-        let q = if self.ghost.take(hash) {
-            Queue::Main
-        } else {
-            Queue::Small
-        };
         let i = self.slots.len();
         if i == self.slots.capacity() {
             // Grow by doubling up to the share, then by steps of about √share, never past the
@@ -556,10 +557,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         } else {
             self.note_deadline(i, dl);
         }
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash, i as u32, |&j| h.hash_one(&slots[j as usize].key));
-        self.link_back(i as u32, q);
+        self.enqueue_new(i as u32, hash, h);
         if self.policy == Policy::S3Fifo
             && i + 1 >= self.share.div_ceil(2)
             && !self.ghost.is_allocated()
