@@ -431,12 +431,44 @@ fn a_later_run_leaves_only_its_own_files_in_the_folder() {
         !dir.join("retention_uniform_ttl_weakfifo.svg").exists(),
         "the first run's weakfifo chart was removed"
     );
-    let manifest = read(&dir, "MANIFEST");
-    assert!(manifest.lines().any(|l| l == "report.json"), "{manifest}");
-    assert!(!manifest.contains("weakfifo"), "{manifest}");
-    for line in manifest.lines() {
-        assert!(dir.join(line).is_file(), "{line} listed and present");
+    let list = read(&dir, ".cachebench-set");
+    assert!(list.lines().any(|l| l.ends_with(" report.json")), "{list}");
+    assert!(!list.contains("weakfifo"), "{list}");
+    for line in list.lines().skip(1) {
+        let name = line.splitn(3, ' ').nth(2).unwrap();
+        assert!(dir.join(name).is_file(), "{name} listed and present");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Python sdists and Perl distributions hold a `MANIFEST`: it used to be read as the list of an
+/// earlier run's files, and the files it named were deleted.
+#[test]
+fn a_folder_of_the_users_files_is_refused_before_measuring_and_left_as_it_was() {
+    let dir = scratch("users");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("MANIFEST"), "setup.py\nreport.md\n").unwrap();
+    std::fs::write(dir.join("setup.py"), "mine").unwrap();
+    std::fs::write(dir.join("report.md"), "mine too").unwrap();
+    let out = cachebench(&[
+        "--quick",
+        "--no-progress",
+        "--strategies",
+        "ttlfifo",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not write") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no figures");
+    assert_eq!(read(&dir, "setup.py"), "mine");
+    assert_eq!(read(&dir, "report.md"), "mine too");
+    assert_eq!(read(&dir, "MANIFEST"), "setup.py\nreport.md\n");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -856,6 +888,6 @@ fn a_run_writes_no_empty_file_and_every_csv_has_its_header() {
     }
     assert!(csvs >= 4, "{csvs} CSV files");
     assert!(!dir.join("trace_hit_ratio.csv").exists());
-    assert!(!read(&dir, "MANIFEST").contains("trace_hit_ratio.csv"));
+    assert!(!read(&dir, ".cachebench-set").contains("trace_hit_ratio.csv"));
     let _ = std::fs::remove_dir_all(&dir);
 }

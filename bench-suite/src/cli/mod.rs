@@ -50,8 +50,8 @@ enum Cmd {
         /// criterion's output folder [default: target/criterion of the cargo target folder].
         #[arg(long, value_name = "DIR")]
         criterion: Option<PathBuf>,
-        /// Also write the table as Markdown to this file [default: bench.md in the report's
-        /// default folder].
+        /// Also write the table as Markdown to this file [default: cache-bench.md beside the
+        /// report's default folder].
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -226,6 +226,17 @@ fn exit_with_parent() {
     }
 }
 
+/// A signal (SIGINT, SIGTERM, SIGHUP) ends the program without leaving a half-written result
+/// set beside `--out`: a swap under way finishes first, and the folder being written is
+/// removed. (Servers the run started stop with it: their guard watches this process.)
+fn abandon_output_on_signal() {
+    // A second call (the library run twice in one process) keeps the first handler.
+    let _ = ctrlc::set_handler(|| {
+        output::abandon_staging();
+        std::process::exit(130);
+    });
+}
+
 /// Whether a command measures strategies whose entries live in a server.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Servers {
@@ -366,6 +377,7 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
         None => default_out(),
     };
     output::prepare(&out)?;
+    abandon_output_on_signal();
     let exe = std::env::current_exe().context("cannot find this program to re-run it")?;
     let env: Vec<(String, String)> = cfg
         .strategies
@@ -414,7 +426,7 @@ fn run_bench_table(
     }
     let table = bench_table::table(&results).to_string();
     emit(&table)?;
-    let out = out.unwrap_or_else(|| default_out().0.join("bench.md"));
+    let out = out.unwrap_or_else(|| default_out().0.with_file_name("cache-bench.md"));
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;

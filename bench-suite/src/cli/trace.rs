@@ -32,8 +32,8 @@ pub(super) struct TraceArgs {
     /// Comma-separated strategies [default: all].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     strategies: Vec<String>,
-    /// Where to write the table, the CSV file and the chart [default: trace-NAME in the
-    /// report's default folder].
+    /// Where to write the table, the CSV file and the chart [default: cache-trace-NAME beside
+    /// the report's default folder].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// No progress bars on stderr.
@@ -121,15 +121,16 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
             }
         })
         .collect();
-    // Its own folder by default, so that a trace run never touches the report's files.
+    // Its own folder by default, beside the report's: a result set is a folder of its own.
     let (out, why) = match &args.out {
         Some(dir) => (dir.clone(), "--out"),
         None => {
             let (dir, why) = default_out();
-            (dir.join(format!("trace-{name}")), why)
+            (dir.with_file_name(format!("cache-trace-{name}")), why)
         }
     };
     output::prepare(&out)?;
+    super::abandon_output_on_signal();
     let trace = Trace::load(&name, &args.file, args.format)?;
     let cfg = TraceConfig {
         traces: vec![name],
