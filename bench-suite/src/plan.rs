@@ -55,9 +55,6 @@ pub struct PlanArgs {
     /// Seed of the scaled retention runs.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Where the `redis` strategy's server comes from.
-    #[command(flatten)]
-    pub redis: crate::strategies::redis::RedisArgs,
 }
 
 /// What the planner works from, validated.
@@ -411,7 +408,6 @@ mod tests {
             strategies: Vec::new(),
             sample: None,
             seed: 1,
-            redis: Default::default(),
         }
     }
 

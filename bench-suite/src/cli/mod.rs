@@ -21,7 +21,6 @@ use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
 use crate::report::{self, NotMeasured, ReportConfig, output};
 use crate::speed::table as bench_table;
-use crate::strategies::redis::{self, RedisArgs, RedisOptions};
 use crate::strategies::{Registry, Strategy};
 
 /// Measures what each cache strategy really holds — bytes per entry, expired entries still
@@ -102,9 +101,6 @@ struct ReportArgs {
     /// No progress bars on stderr.
     #[arg(long)]
     no_progress: bool,
-    /// Where the `redis` strategy's server comes from.
-    #[command(flatten)]
-    redis: RedisArgs,
 }
 
 /// The `--strategies` options take the registry's names; clap lists them in `--help` and in
@@ -112,9 +108,17 @@ struct ReportArgs {
 fn command(registry: &Registry) -> clap::Command {
     let names = registry.names();
     let strategies = |a: clap::Arg| a.value_parser(PossibleValuesParser::new(names.clone()));
-    Cli::command()
+    // The commands that measure servers take each server strategy's own options.
+    let servers = |mut c: clap::Command| {
+        for e in registry.all().iter().filter_map(Strategy::external) {
+            c = e.command_line(c);
+        }
+        c
+    };
+    servers(Cli::command())
         .mut_arg("strategies", strategies)
-        .mut_subcommand("report", |c| c.mut_arg("strategies", strategies))
+        .mut_subcommand("report", |c| servers(c.mut_arg("strategies", strategies)))
+        .mut_subcommand("plan", servers)
         .mut_subcommand("plan", |c| c.mut_arg("strategies", strategies))
         .mut_subcommand("trace", |c| c.mut_arg("strategies", strategies))
 }
@@ -171,11 +175,20 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
     let args = args.into_iter().filter(|a| a != "--bench");
     let matches = command(registry).get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).map_err(|e| e.exit())?;
+    let servers_options = match matches.subcommand() {
+        None => Some(&matches),
+        Some(("report" | "plan", m)) => Some(m),
+        Some(_) => None,
+    };
+    if let Some(m) = servers_options {
+        for e in registry.all().iter().filter_map(Strategy::external) {
+            e.configure(m).map_err(anyhow::Error::msg)?;
+        }
+    }
     match cli.command {
         None => run_report(registry, &cli.report),
         Some(Cmd::Report(args)) => run_report(registry, &args),
         Some(Cmd::Plan(args)) => {
-            redis::configure(args.redis.options());
             let (strategies, _) = choose(registry, &args.strategies, Servers::Measured)?;
             let plan = plan::run(&args, &strategies, &Progress::new(true))?;
             emit(&plan.to_string())
@@ -188,13 +201,8 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
             entries,
         }) => {
             exit_with_parent();
-            // The report hands its cache server down (it has checked it may be flushed).
-            if let Ok(url) = std::env::var(redis::CHILD_URL_VAR) {
-                redis::configure(RedisOptions {
-                    url: Some(url),
-                    flush: true,
-                    ..RedisOptions::default()
-                });
+            for e in registry.all().iter().filter_map(Strategy::external) {
+                e.configure_child();
             }
             let row = footprint::measure_by_name(
                 registry,
@@ -356,7 +364,6 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
              `bench_suite::counting_allocator!();` to the binary"
         );
     }
-    redis::configure(args.redis.options());
     let (strategies, left_out) = choose(registry, &args.strategies, Servers::Measured)?;
     let mut cfg = ReportConfig::new(args.quick, args.seed, strategies);
     cfg.not_measured = left_out;

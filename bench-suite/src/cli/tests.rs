@@ -36,38 +36,82 @@ fn the_cli_parses_without_a_command_and_takes_the_registrys_names() {
     );
 }
 
-/// A registry whose `redis` strategy has no server to start.
-fn without_redis_server() -> Registry {
-    let missing = redis::RedisOptions {
-        server: Some("/nonexistent/redis-server".into()),
-        ..redis::RedisOptions::default()
-    };
-    let target = std::sync::Arc::new(redis::RedisTarget::with_options(missing));
-    Registry::empty()
+/// A server strategy whose server cannot be started here, with one option of its own.
+#[derive(Debug, Default)]
+struct NoServer {
+    configured: std::sync::Mutex<Option<String>>,
+}
+
+impl crate::strategies::External for std::sync::Arc<NoServer> {
+    fn ready(&self) -> Result<(), String> {
+        Err("no server here; install it with --a-server PATH".to_owned())
+    }
+    fn counted_by(&self) -> Result<String, String> {
+        self.ready().map(|()| String::new())
+    }
+    fn memory(&self, _settled: bool) -> Result<crate::strategies::ServerBytes, String> {
+        self.ready().map(|()| unreachable!())
+    }
+    fn failures(&self) -> u64 {
+        0
+    }
+    fn child_env(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    fn command_line(&self, cmd: clap::Command) -> clap::Command {
+        cmd.arg(clap::Arg::new("a_server").long("a-server"))
+    }
+    fn configure(&self, matches: &clap::ArgMatches) -> Result<(), String> {
+        *self.configured.lock().unwrap() = matches.get_one::<String>("a_server").cloned();
+        Ok(())
+    }
+}
+
+struct Baseline;
+
+impl crate::strategies::Build for Baseline {
+    fn build<
+        K: crate::strategies::Key,
+        V: crate::strategies::Value,
+        C: crate::strategies::BenchClock,
+    >(
+        &self,
+        _capacity: usize,
+        clock: C,
+    ) -> Box<dyn cache_core::ExpiringCache<K, V>> {
+        Box::new(crate::strategies::HashMapBaseline::with_clock(clock))
+    }
+}
+
+fn without_its_server() -> (Registry, std::sync::Arc<NoServer>) {
+    let server = std::sync::Arc::new(NoServer::default());
+    let registry = Registry::empty()
         .with(Registry::ours().require("ttlfifo").unwrap())
         .unwrap()
-        .with(redis::strategy(target))
-        .unwrap()
+        .with(
+            Strategy::new("shared", "a server strategy", Baseline)
+                .unbounded()
+                .external_memory(std::sync::Arc::clone(&server)),
+        )
+        .unwrap();
+    (registry, server)
 }
 
 #[test]
 fn a_server_strategy_without_its_server_is_left_out_unless_named() {
-    let registry = without_redis_server();
+    let (registry, _) = without_its_server();
     let (chosen, left_out) = choose(&registry, &[], Servers::Measured).unwrap();
     let names: Vec<_> = chosen.iter().map(Strategy::name).collect();
     assert_eq!(names, ["ttlfifo"]);
     assert_eq!(left_out.len(), 1);
-    assert_eq!(left_out[0].strategy, "redis");
-    assert!(
-        left_out[0].why.contains("apt-get install redis-server"),
-        "{left_out:?}"
-    );
+    assert_eq!(left_out[0].strategy, "shared");
+    assert!(left_out[0].why.contains("install it"), "{left_out:?}");
 
-    let named = choose(&registry, &["redis".to_owned()], Servers::Measured)
+    let named = choose(&registry, &["shared".to_owned()], Servers::Measured)
         .unwrap_err()
         .to_string();
     assert!(
-        named.contains("redis cannot be measured") && named.contains("--redis-server"),
+        named.contains("shared cannot be measured") && named.contains("--a-server"),
         "{named}"
     );
     let only = choose(&registry, &["ttlfifo".to_owned()], Servers::Measured).unwrap();
@@ -79,26 +123,50 @@ fn a_server_strategy_without_its_server_is_left_out_unless_named() {
 
 #[test]
 fn replays_leave_server_strategies_out_without_touching_the_server() {
-    let registry = without_redis_server();
+    let (registry, _) = without_its_server();
     let (chosen, left_out) = choose(&registry, &[], Servers::LeftOut).unwrap();
     assert_eq!(chosen.len(), 1);
     assert!(left_out[0].why.contains("round trips"), "{left_out:?}");
-    let named = choose(&registry, &["redis".to_owned()], Servers::LeftOut).unwrap_err();
+    let named = choose(&registry, &["shared".to_owned()], Servers::LeftOut).unwrap_err();
     assert!(named.to_string().contains("round trips"), "{named}");
 }
 
+/// The command line names no strategy: a server strategy's options come from the registry,
+/// reach it before anything is measured, and are refused by commands that measure no server.
 #[test]
-fn a_url_without_leave_to_flush_is_refused_before_anything_is_measured() {
+fn a_server_strategys_own_options_come_from_the_registry_and_reach_it() {
+    let (registry, server) = without_its_server();
+    for args in [
+        &["cachebench", "--a-server", "x", "--strategies", "shared"][..],
+        &[
+            "cachebench",
+            "plan",
+            "--a-server",
+            "x",
+            "--strategies",
+            "shared",
+        ][..],
+    ] {
+        *server.configured.lock().unwrap() = None;
+        let err = run(&registry, args.iter().map(OsString::from)).unwrap_err();
+        assert_eq!(
+            server.configured.lock().unwrap().as_deref(),
+            Some("x"),
+            "{args:?}: {err}"
+        );
+    }
+    let help = command(&registry).render_long_help().to_string();
+    assert!(help.contains("--a-server"), "{help}");
+    let ours = command(&Registry::ours());
     assert!(
-        parse(&["cachebench", "--redis-flush"]).is_err(),
-        "--redis-flush needs --redis-url"
+        ours.clone()
+            .try_get_matches_from(["cachebench", "--a-server", "x"])
+            .is_err(),
+        "another registry's options are not taken"
     );
-    let refused = redis::strategy(std::sync::Arc::new(redis::RedisTarget::with_options(
-        redis::RedisOptions {
-            url: Some("redis://127.0.0.1:1/15".to_owned()),
-            ..redis::RedisOptions::default()
-        },
-    )));
-    let why = refused.ready().unwrap_err();
-    assert!(why.contains("--redis-flush"), "{why}");
+    assert!(
+        ours.try_get_matches_from(["cachebench", "trace", "f", "--redis-url", "redis://x"])
+            .is_err(),
+        "trace measures no server and takes no server option"
+    );
 }

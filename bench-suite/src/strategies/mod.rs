@@ -125,6 +125,20 @@ pub trait External: Send + Sync + 'static {
     /// What a child process of this program needs in its environment to measure the same
     /// server (the footprint rows run in fresh processes).
     fn child_env(&self) -> Vec<(String, String)>;
+    /// Its command-line options, added to the commands that measure servers (`report`,
+    /// `plan`): `T::augment_args(cmd)` for a `#[derive(clap::Args)]` type `T`. None by default.
+    fn command_line(&self, cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+    /// Takes its settings from the parsed command line ([`External::command_line`]'s options),
+    /// before it is first used; `Err` says which option is wrong.
+    fn configure(&self, matches: &clap::ArgMatches) -> Result<(), String> {
+        let _ = matches;
+        Ok(())
+    }
+    /// In a child process started with [`External::child_env`]: takes its settings from that
+    /// environment, before it is first used.
+    fn configure_child(&self) {}
 }
 
 /// A server's memory, in bytes.

@@ -31,7 +31,8 @@ pub struct RedisOptions {
     pub flush: bool,
 }
 
-/// The command line's options for the `redis` strategy (flattened into `report` and `plan`).
+/// The command line's options for the `redis` strategy (added to `report` and `plan` through
+/// [`External::command_line`]).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RedisArgs {
     /// The redis-server program the `redis` strategy starts [default: redis-server on PATH].
@@ -47,7 +48,7 @@ pub struct RedisArgs {
 }
 
 impl RedisArgs {
-    /// These options, for [`configure`].
+    /// These options.
     pub fn options(&self) -> RedisOptions {
         RedisOptions {
             server: self.redis_server.clone().map(Into::into),
@@ -57,17 +58,9 @@ impl RedisArgs {
     }
 }
 
-static OPTIONS: Mutex<Option<RedisOptions>> = Mutex::new(None);
-
-/// Sets where the `redis` strategy's server comes from, for every server found or started
-/// after this call (the command line calls it before measuring anything).
-pub fn configure(options: RedisOptions) {
-    *OPTIONS.lock().unwrap_or_else(PoisonError::into_inner) = Some(options);
-}
-
 /// The environment variable through which the report hands its server to the fresh processes
-/// that measure its footprint rows (read by the hidden `measure-footprint` command only).
-pub const CHILD_URL_VAR: &str = "CACHEBENCH_REDIS_URL";
+/// that measure its footprint rows (read by [`External::configure_child`]).
+const CHILD_URL_VAR: &str = "CACHEBENCH_REDIS_URL";
 
 /// How to get a server, in the one line the report prints when it has none.
 pub const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get install redis-server`; \
@@ -88,19 +81,24 @@ struct Endpoint {
 /// strategy builds, with the failures of every cache dropped so far.
 #[derive(Default)]
 pub struct RedisTarget {
-    /// Where the server comes from; `None`: as [`configure`] says when it is first used.
-    options: Option<RedisOptions>,
+    /// Where the server comes from: the command line's options, once configured.
+    options: Mutex<RedisOptions>,
     endpoint: Mutex<Option<Result<Arc<Endpoint>, String>>>,
     failures: AtomicU64,
 }
 
 impl RedisTarget {
-    /// A target whose server comes from `options`, whatever [`configure`] says.
+    /// A target whose server comes from `options`.
     pub fn with_options(options: RedisOptions) -> RedisTarget {
         RedisTarget {
-            options: Some(options),
+            options: Mutex::new(options),
             ..RedisTarget::default()
         }
+    }
+
+    /// Sets where the server comes from, if it has not been found or started yet.
+    fn set_options(&self, options: RedisOptions) {
+        *self.options.lock().unwrap_or_else(PoisonError::into_inner) = options;
     }
 
     fn endpoint(&self) -> Result<Arc<Endpoint>, String> {
@@ -108,13 +106,12 @@ impl RedisTarget {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert_with(|| {
-                resolve(self.options.clone().unwrap_or_else(|| {
-                    OPTIONS
+                resolve(
+                    self.options
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .clone()
-                        .unwrap_or_default()
-                }))
+                        .clone(),
+                )
             })
             .clone()
     }
@@ -324,6 +321,28 @@ impl External for RedisServer {
             .map(|e| vec![(CHILD_URL_VAR.to_owned(), e.url.clone())])
             .unwrap_or_default()
     }
+
+    fn command_line(&self, cmd: clap::Command) -> clap::Command {
+        <RedisArgs as clap::Args>::augment_args(cmd)
+    }
+
+    fn configure(&self, matches: &clap::ArgMatches) -> Result<(), String> {
+        let args = <RedisArgs as clap::FromArgMatches>::from_arg_matches(matches)
+            .map_err(|e| e.to_string())?;
+        self.0.set_options(args.options());
+        Ok(())
+    }
+
+    /// The report hands its server down: it has checked that the server may be flushed.
+    fn configure_child(&self) {
+        if let Ok(url) = std::env::var(CHILD_URL_VAR) {
+            self.0.set_options(RedisOptions {
+                url: Some(url),
+                flush: true,
+                ..RedisOptions::default()
+            });
+        }
+    }
 }
 
 impl fmt::Debug for RedisTarget {
@@ -331,5 +350,29 @@ impl fmt::Debug for RedisTarget {
         f.debug_struct("RedisTarget")
             .field("failures", &self.failures.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_leave_to_flush_is_refused_before_anything_is_measured() {
+        let target = Arc::new(RedisTarget::default());
+        let server = RedisServer(Arc::clone(&target));
+        let cmd = server.command_line(clap::Command::new("report"));
+        assert!(
+            cmd.clone()
+                .try_get_matches_from(["report", "--redis-flush"])
+                .is_err(),
+            "--redis-flush needs --redis-url"
+        );
+        let m = cmd
+            .try_get_matches_from(["report", "--redis-url", "redis://127.0.0.1:1/15"])
+            .unwrap();
+        server.configure(&m).unwrap();
+        let why = strategy(target).ready().unwrap_err();
+        assert!(why.contains("--redis-flush"), "{why}");
     }
 }
