@@ -14,8 +14,9 @@
 //! | `cached` | [`CachedTtlCache`] | [`cached::ExpiringLruCache`](::cached::ExpiringLruCache) 4.1 in a `Mutex` | when read or overwritten, when LRU order pushes it out, or in [`maintain`](cache_core::ExpiringCache::maintain) (`evict()`), on the injected clock; never otherwise |
 //! | `stretto` | [`StrettoCache`] | [`stretto::Cache`](::stretto::Cache) 0.9 | in stretto's background sweep, in time buckets, once *real* time has passed the deadline; not when read |
 //! | `redis` | [`RedisCache`] | a Redis server, on [`redis`](::redis) 1.8's blocking connection | in the server: lazily when a key is read, and in its active expiry cycle (about ten times a second), on the server's real clock |
+//! | `memcached` | [`MemcachedCache`] | a Memcached server, over its text protocol (the adapter's own client: see [`memcached`]) | in the server: when an expired item is read or pushed out of its LRU, and in its LRU crawler, on the server's clock, in whole seconds |
 //!
-//! All six features are on by default; each builds and tests alone
+//! All seven features are on by default; each builds and tests alone
 //! (`--no-default-features --features lru`, ...).
 //!
 //! ```
@@ -39,8 +40,12 @@
 mod cached;
 #[allow(dead_code)]
 mod guard;
+#[cfg(any(feature = "redis", feature = "memcached"))]
+mod local_server;
 #[cfg(feature = "lru")]
 mod lru;
+#[cfg(feature = "memcached")]
+pub mod memcached;
 #[cfg(feature = "moka")]
 mod moka;
 #[cfg(feature = "quick_cache")]
@@ -54,6 +59,8 @@ mod stretto;
 pub use crate::cached::{CachedTtlCache, DROPS_UNDER_LOCK as CACHED_DROPS_UNDER_LOCK};
 #[cfg(feature = "lru")]
 pub use crate::lru::LruTtlCache;
+#[cfg(feature = "memcached")]
+pub use crate::memcached::{LocalMemcached, MemcachedCache, MemcachedText, ServerStats};
 #[cfg(feature = "moka")]
 pub use crate::moka::{MokaCache, MokaPolicy};
 #[cfg(feature = "quick_cache")]
