@@ -233,7 +233,10 @@ pub fn measure_server<S: Shape>(
         overhead_bytes_per_entry: total_per - payload,
         fixed_bytes: empty.data as usize,
         total_bytes: filled.data as usize,
-        rss_bytes_per_entry: Some(per_entry(filled.rss.saturating_sub(empty.rss))),
+        rss_bytes_per_entry: filled
+            .rss
+            .zip(empty.rss)
+            .map(|(f, e)| per_entry(f.saturating_sub(e))),
         leaked_bytes: after.data as i64 - empty.data as i64,
         counted_by,
     })
@@ -440,8 +443,8 @@ impl Section for Footprint {
             let _ = write!(
                 o,
                 "`{strategy}` keeps its entries in a server: its byte figures are {counted_by}, \
-                 read with `INFO memory` before and after the fill (once the server has \
-                 finished resizing its tables); it is filled in pipelined batches of {FILL_BATCH} \
+                 read from the server before and after the fill (once it has finished \
+                 resizing its tables); it is filled in pipelined batches of {FILL_BATCH} \
                  sets, which store what one set at a time would. *fixed* is the empty server; \
                  there is no allocation count (n/a); *not freed* is what the server still holds \
                  after the client is dropped — its keys stay until their TTL.\n\n"

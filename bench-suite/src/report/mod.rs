@@ -318,7 +318,7 @@ mod tests {
             Ok("nothing".to_owned())
         }
         fn memory(&self, _settled: bool) -> Result<ServerBytes, String> {
-            Ok(ServerBytes { data: 0, rss: 0 })
+            Ok(ServerBytes { data: 0, rss: None })
         }
         fn failures(&self) -> u64 {
             self.0

@@ -9,8 +9,8 @@ use cache_weakfifo::{Policy, TtlFifoCache, WeakFifoCache};
 
 use std::sync::Arc;
 
-use super::redis::{self, RedisTarget};
 use super::{HashMapBaseline, Strategy};
+use super::{memcached, redis};
 
 /// The hasher moka and quick_cache get here: foldhash with a fixed seed. With their default,
 /// randomly seeded hashers, how their internal tables and shards fill — and so their byte
@@ -115,7 +115,8 @@ pub(super) fn all() -> Vec<Strategy> {
         .allocates_on_own_threads()
         .buffers_inserts()
         .crates(&["stretto"]),
-        redis::strategy(Arc::new(RedisTarget::default())),
+        redis::strategy(Arc::new(redis::target(Default::default()))),
+        memcached::strategy(Arc::new(memcached::target(Default::default()))),
         Strategy::new(
             "hashmap",
             "baseline, not a cache: a std HashMap with no bound and no expiry",

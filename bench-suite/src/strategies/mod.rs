@@ -11,7 +11,9 @@
 
 mod baseline;
 mod builtin;
-pub mod redis;
+mod memcached;
+mod redis;
+mod server;
 mod types;
 
 use std::any::{Any, TypeId};
@@ -144,10 +146,12 @@ pub trait External: Send + Sync + 'static {
 /// A server's memory, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerBytes {
-    /// What its data costs: the server's allocator's count, without connection buffers.
+    /// What its data costs, as the server counts it (Redis: its allocator's count without
+    /// connection buffers; Memcached: the slab chunks its items occupy and its hash table).
     pub data: u64,
-    /// The server process's resident set.
-    pub rss: u64,
+    /// The server process's resident set, when the server tells it or this program can read
+    /// it (`None`: a server elsewhere that does not say).
+    pub rss: Option<u64>,
 }
 
 /// A strategy under measurement: a name, a builder, and its traits.

@@ -8,20 +8,18 @@
 //! the user names is flushed only with their leave (`--redis-flush`).
 
 use std::ffi::OsString;
-use std::fmt;
-use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cache_adapters::{LocalRedis, RedisCache};
 use cache_core::ExpiringCache;
 
+use super::server::{Target, WireCache};
 use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
 
 /// Where the `redis` strategy's server comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RedisOptions {
+pub(super) struct RedisOptions {
     /// The program to start (default: `redis-server`, looked up on `PATH`).
     pub server: Option<OsString>,
     /// A server the user runs instead: `redis://host:port/db`.
@@ -34,7 +32,7 @@ pub struct RedisOptions {
 /// The command line's options for the `redis` strategy (added to `report` and `plan` through
 /// [`External::command_line`]).
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct RedisArgs {
+pub(super) struct RedisArgs {
     /// The redis-server program the `redis` strategy starts [default: redis-server on PATH].
     #[arg(long, value_name = "PATH")]
     pub redis_server: Option<std::path::PathBuf>,
@@ -49,7 +47,7 @@ pub struct RedisArgs {
 
 impl RedisArgs {
     /// These options.
-    pub fn options(&self) -> RedisOptions {
+    pub(super) fn options(&self) -> RedisOptions {
         RedisOptions {
             server: self.redis_server.clone().map(Into::into),
             url: self.redis_url.clone(),
@@ -63,12 +61,12 @@ impl RedisArgs {
 const CHILD_URL_VAR: &str = "CACHEBENCH_REDIS_URL";
 
 /// How to get a server, in the one line the report prints when it has none.
-pub const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get install redis-server`; \
+pub(super) const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get install redis-server`; \
                            macOS: `brew install redis`), or give --redis-server PATH or \
                            --redis-url URL";
 
 /// The server, once found or started.
-struct Endpoint {
+pub(super) struct Endpoint {
     url: String,
     /// Our own server, stopped when the last registry holding it is dropped.
     _server: Option<LocalRedis>,
@@ -79,46 +77,15 @@ struct Endpoint {
 
 /// The `redis` strategy's server: found or started on first use, shared by every cache the
 /// strategy builds, with the failures of every cache dropped so far.
-#[derive(Default)]
-pub struct RedisTarget {
-    /// Where the server comes from: the command line's options, once configured.
-    options: Mutex<RedisOptions>,
-    endpoint: Mutex<Option<Result<Arc<Endpoint>, String>>>,
-    failures: AtomicU64,
-}
+pub(super) type RedisTarget = Target<RedisOptions, Endpoint>;
 
-impl RedisTarget {
-    /// A target whose server comes from `options`.
-    pub fn with_options(options: RedisOptions) -> RedisTarget {
-        RedisTarget {
-            options: Mutex::new(options),
-            ..RedisTarget::default()
-        }
-    }
-
-    /// Sets where the server comes from, if it has not been found or started yet.
-    fn set_options(&self, options: RedisOptions) {
-        *self.options.lock().unwrap_or_else(PoisonError::into_inner) = options;
-    }
-
-    fn endpoint(&self) -> Result<Arc<Endpoint>, String> {
-        self.endpoint
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert_with(|| {
-                resolve(
-                    self.options
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .clone(),
-                )
-            })
-            .clone()
-    }
+/// A target whose server comes from `options` (set from the command line before first use).
+pub(super) fn target(options: RedisOptions) -> RedisTarget {
+    Target::new(options, resolve)
 }
 
 /// The `redis` strategy, on `target`'s server.
-pub fn strategy(target: Arc<RedisTarget>) -> Strategy {
+pub(super) fn strategy(target: Arc<RedisTarget>) -> Strategy {
     Strategy::new(
         "redis",
         "a Redis server on this machine, over loopback TCP: one round trip per call, memory in \
@@ -133,7 +100,7 @@ pub fn strategy(target: Arc<RedisTarget>) -> Strategy {
 }
 
 /// Finds or starts the server as `options` say, and gets it ready.
-fn resolve(options: RedisOptions) -> Result<Arc<Endpoint>, String> {
+fn resolve(options: RedisOptions) -> Result<Endpoint, String> {
     let (url, server) = match options.url {
         Some(url) if !options.flush => {
             return Err(format!(
@@ -155,15 +122,15 @@ fn resolve(options: RedisOptions) -> Result<Arc<Endpoint>, String> {
     let probe = RedisCache::connect(&url).map_err(|e| format!("cannot connect to {url}: {e}"))?;
     warm_up(&probe).map_err(|e| format!("{url}: {e}"))?;
     let memory = probe.server_memory().map_err(|e| e.to_string())?;
-    Ok(Arc::new(Endpoint {
+    Ok(Endpoint {
         url,
         _server: server,
         probe,
         counted_by: format!(
-            "the Redis server's used_memory less its connections' buffers ({})",
+            "the Redis server's used_memory less its connections' buffers (`INFO memory`, {})",
             memory.allocator
         ),
-    }))
+    })
 }
 
 /// Calls every command the measurements use once, then empties the database: a command's first
@@ -196,7 +163,7 @@ fn warm_up(c: &RedisCache<Vec<u8>, Vec<u8>>) -> Result<(), String> {
 /// The strategy's builder: a [`RedisCache`] of wire bytes on the target's server, its database
 /// emptied first.
 #[derive(Debug)]
-pub struct RedisBuild(pub Arc<RedisTarget>);
+pub(super) struct RedisBuild(Arc<RedisTarget>);
 
 impl Build for RedisBuild {
     fn build<K: Key, V: Value, C: BenchClock>(
@@ -204,85 +171,24 @@ impl Build for RedisBuild {
         _capacity: usize,
         clock: C,
     ) -> Box<dyn ExpiringCache<K, V>> {
-        let target = Arc::clone(&self.0);
-        let inner = target.endpoint().ok().and_then(|e| {
+        let inner = self.0.endpoint().ok().and_then(|e| {
             let cache = RedisCache::connect_with_clock(&e.url, clock).ok()?;
             cache.flush_db().ok()?;
             Some(cache)
         });
-        if inner.is_none() {
-            target.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        Box::new(RedisEntries {
-            inner,
-            target,
-            _types: PhantomData,
-        })
+        Box::new(self.0.entries(inner))
     }
 }
 
-/// What the measurements see: keys and values as wire bytes on the server. Without a server
-/// (it could not connect) every call fails, and is counted.
-struct RedisEntries<K, V, C: BenchClock> {
-    inner: Option<RedisCache<Vec<u8>, Vec<u8>, C>>,
-    target: Arc<RedisTarget>,
-    _types: PhantomData<fn(K) -> V>,
-}
-
-impl<K, V, C: BenchClock> RedisEntries<K, V, C> {
-    fn cache(&self) -> Option<&RedisCache<Vec<u8>, Vec<u8>, C>> {
-        if self.inner.is_none() {
-            self.target.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        self.inner.as_ref()
-    }
-}
-
-impl<K: Key, V: Value, C: BenchClock> ExpiringCache<K, V> for RedisEntries<K, V, C> {
-    fn get_ex(&self, key: &K) -> Option<V> {
-        let bytes = self.cache()?.get_ex(&key.to_wire())?;
-        let value = V::from_wire(bytes);
-        if value.is_none() {
-            self.target.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        value
-    }
-
-    fn set_ex(&self, key: K, value: V, ttl: Duration) {
-        if let Some(c) = self.cache() {
-            c.set_ex(key.to_wire(), value.to_wire(), ttl);
-        }
-    }
-
-    fn set_ex_many(&self, entries: Vec<(K, V, Duration)>) {
-        if let Some(c) = self.cache() {
-            c.set_ex_many(
-                entries
-                    .into_iter()
-                    .map(|(k, v, ttl)| (k.to_wire(), v.to_wire(), ttl))
-                    .collect(),
-            );
-        }
-    }
-
-    fn resident_len(&self) -> usize {
-        self.cache().map_or(0, ExpiringCache::resident_len)
-    }
-}
-
-impl<K, V, C: BenchClock> Drop for RedisEntries<K, V, C> {
-    fn drop(&mut self) {
-        if let Some(c) = &self.inner {
-            self.target
-                .failures
-                .fetch_add(c.errors(), Ordering::Relaxed);
-        }
+impl<C: BenchClock> WireCache for RedisCache<Vec<u8>, Vec<u8>, C> {
+    fn errors(&self) -> u64 {
+        RedisCache::errors(self)
     }
 }
 
 /// The strategy's server, as the measurements see it.
 #[derive(Debug)]
-pub struct RedisServer(pub Arc<RedisTarget>);
+pub(super) struct RedisServer(Arc<RedisTarget>);
 
 impl External for RedisServer {
     fn ready(&self) -> Result<(), String> {
@@ -301,18 +207,18 @@ impl External for RedisServer {
             e.probe.server_memory()
         }
         .map_err(|err| {
-            self.0.failures.fetch_add(1, Ordering::Relaxed);
+            self.0.failed(1);
             format!("INFO memory from {}: {err}", e.url)
         })?;
         Ok(ServerBytes {
             data: m.data(),
-            rss: m.used_memory_rss,
+            rss: Some(m.used_memory_rss),
         })
     }
 
     fn failures(&self) -> u64 {
         let probe = self.0.endpoint().map_or(0, |e| e.probe.errors());
-        self.0.failures.load(Ordering::Relaxed) + probe
+        self.0.failures() + probe
     }
 
     fn child_env(&self) -> Vec<(String, String)> {
@@ -342,37 +248,5 @@ impl External for RedisServer {
                 ..RedisOptions::default()
             });
         }
-    }
-}
-
-impl fmt::Debug for RedisTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisTarget")
-            .field("failures", &self.failures.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_url_without_leave_to_flush_is_refused_before_anything_is_measured() {
-        let target = Arc::new(RedisTarget::default());
-        let server = RedisServer(Arc::clone(&target));
-        let cmd = server.command_line(clap::Command::new("report"));
-        assert!(
-            cmd.clone()
-                .try_get_matches_from(["report", "--redis-flush"])
-                .is_err(),
-            "--redis-flush needs --redis-url"
-        );
-        let m = cmd
-            .try_get_matches_from(["report", "--redis-url", "redis://127.0.0.1:1/15"])
-            .unwrap();
-        server.configure(&m).unwrap();
-        let why = strategy(target).ready().unwrap_err();
-        assert!(why.contains("--redis-flush"), "{why}");
     }
 }

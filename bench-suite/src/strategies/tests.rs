@@ -79,3 +79,48 @@ fn every_strategy_builds_for_every_type_and_serves_through_the_contract() {
         check(s, "j".to_owned(), 20u64);
     }
 }
+
+/// A server of the user's is emptied before each measurement, so each server strategy takes
+/// its own options from the command line and refuses one without leave to empty it — before
+/// anything is measured.
+#[test]
+fn a_users_server_without_leave_to_empty_it_is_refused_by_every_server_strategy() {
+    let cases = [
+        (
+            "redis",
+            "--redis-url",
+            "redis://127.0.0.1:1/15",
+            "--redis-flush",
+        ),
+        (
+            "memcached",
+            "--memcached-addr",
+            "127.0.0.1:1",
+            "--memcached-flush",
+        ),
+    ];
+    let registry = Registry::ours();
+    let servers: Vec<&Strategy> = registry
+        .all()
+        .iter()
+        .filter(|s| s.external().is_some())
+        .collect();
+    assert_eq!(
+        servers.len(),
+        cases.len(),
+        "a case for every server strategy"
+    );
+    for (name, at, addr, leave) in cases {
+        let s = registry.require(name).unwrap();
+        let e = s.external().unwrap();
+        let cmd = e.command_line(clap::Command::new("report"));
+        assert!(
+            cmd.clone().try_get_matches_from(["report", leave]).is_err(),
+            "{leave} needs {at}"
+        );
+        let m = cmd.try_get_matches_from(["report", at, addr]).unwrap();
+        e.configure(&m).unwrap();
+        let why = s.ready().unwrap_err();
+        assert!(why.contains(leave), "{name}: {why}");
+    }
+}

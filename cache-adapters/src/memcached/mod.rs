@@ -279,6 +279,10 @@ pub struct ServerStats {
     pub chunk_bytes: u64,
     /// `total_malloced`: slab pages allocated (1 MB each), which memcached never gives back.
     pub total_malloced: u64,
+    /// `hash_power_level`: the hash table has 2^this buckets.
+    pub hash_power_level: u32,
+    /// `hash_is_expanding`: the table is being doubled, in a background thread.
+    pub hash_is_expanding: bool,
     /// `version`.
     pub version: String,
 }
@@ -289,11 +293,23 @@ impl ServerStats {
         self.chunk_bytes + self.hash_bytes
     }
 
+    /// Whether the hash table is at the size its items call for: not being doubled, and not
+    /// about to be (memcached doubles it once it holds more than 1.5 items a bucket; the
+    /// doubling thread can start a while after the insert that crossed the line).
+    pub fn is_settled(&self) -> bool {
+        let buckets = 1u64.checked_shl(self.hash_power_level).unwrap_or(u64::MAX);
+        !self.hash_is_expanding && self.curr_items <= buckets.saturating_mul(3) / 2
+    }
+
     fn parse(general: &[(String, String)], slabs: &[(String, String)]) -> Option<ServerStats> {
         let field = |list: &[(String, String)], name: &str| {
             list.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
         };
-        let number = |list: &[(String, String)], name: &str| field(list, name)?.parse().ok();
+        fn number<T: std::str::FromStr>(list: &[(String, String)], name: &str) -> Option<T> {
+            list.iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| v.parse().ok())
+        }
         let mut chunk_bytes = 0u64;
         for (name, value) in slabs {
             let Some((class, "used_chunks")) = name.split_once(':') else {
@@ -309,6 +325,8 @@ impl ServerStats {
             hash_bytes: number(general, "hash_bytes")?,
             chunk_bytes,
             total_malloced: number(slabs, "total_malloced").unwrap_or(0),
+            hash_power_level: number(general, "hash_power_level")?,
+            hash_is_expanding: number::<u8>(general, "hash_is_expanding")? != 0,
             version: field(general, "version")?,
         })
     }
@@ -437,6 +455,8 @@ mod tests {
             ("curr_items", "1000"),
             ("bytes", "74890"),
             ("hash_bytes", "524288"),
+            ("hash_power_level", "16"),
+            ("hash_is_expanding", "0"),
         ]);
         let slabs = pairs(&[
             ("1:chunk_size", "96"),
@@ -451,6 +471,25 @@ mod tests {
         assert_eq!(s.data(), 96_360 + 524_288);
         assert_eq!(s.curr_items, 1000);
         assert_eq!(s.total_malloced, 2_097_152);
+        assert!(s.is_settled());
+        let full = ServerStats {
+            curr_items: 3 << 15,
+            ..s.clone()
+        };
+        assert!(full.is_settled(), "1.5 items a bucket: not yet doubled");
+        let over = ServerStats {
+            curr_items: (3 << 15) + 1,
+            ..s.clone()
+        };
+        assert!(
+            !over.is_settled(),
+            "past 1.5 items a bucket: about to double"
+        );
+        let expanding = ServerStats {
+            hash_is_expanding: true,
+            ..s
+        };
+        assert!(!expanding.is_settled());
         assert_eq!(ServerStats::parse(&general[..1], &slabs), None);
         let no_size = pairs(&[("3:used_chunks", "1")]);
         assert_eq!(ServerStats::parse(&general, &no_size), None);
