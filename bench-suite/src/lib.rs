@@ -16,6 +16,7 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod diag;
 pub mod error;
 pub mod format;
 pub mod measure;

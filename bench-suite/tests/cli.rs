@@ -900,3 +900,66 @@ fn a_run_writes_no_empty_file_and_every_csv_has_its_header() {
     assert!(!read(&dir, ".cachebench-set").contains("trace_hit_ratio.csv"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `eprintln!` panics when stderr cannot be written: the program ended with exit code 101 and
+/// a panic message (on a stderr that could not take it). Now a failed diagnostic ends it with
+/// 74 (EX_IOERR), and a failed stdout is an error, reported with exit code 1 or 74.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stderr_or_stdout_ends_the_program_with_an_exit_code_not_a_panic() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let dir = scratch("full");
+    let run = |args: &[&str], stdout_full: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cachebench"));
+        c.args(args).stderr(full());
+        if stdout_full {
+            c.stdout(full());
+        } else {
+            c.stdout(std::process::Stdio::null());
+        }
+        c.status().unwrap().code()
+    };
+    let out = dir.to_str().unwrap();
+    let quick = [
+        "--quick",
+        "--no-progress",
+        "--traces",
+        "none",
+        "--strategies",
+        "ttlfifo",
+        "--out",
+        out,
+    ];
+    // The error path: an unreadable trace, its error on a full stderr.
+    let bad_trace = [
+        "trace",
+        "/nonexistent/t.txt",
+        "--format",
+        "lines",
+        "--capacities",
+        "10",
+    ];
+    assert_eq!(run(&bad_trace, false), Some(74));
+    // A run whose last line ("wrote N files") cannot be written.
+    assert_eq!(run(&quick, false), Some(74));
+    // A run whose report cannot be printed, and whose error cannot be either.
+    assert_eq!(run(&quick, true), Some(74));
+    // With a working stderr, a full stdout is an error that says so.
+    let o = Command::new(env!("CARGO_BIN_EXE_cachebench"))
+        .args(quick)
+        .stdout(full())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("writing stdout") && !err.contains("panicked"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -129,7 +129,7 @@ pub fn main(registry: Registry) -> ExitCode {
     match run(&registry, std::env::args_os()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::say!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -162,7 +162,7 @@ pub fn bench_main(registry: Registry) -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::say!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -281,7 +281,7 @@ fn choose(
             Ok(()) => chosen.push(s),
             Err(why) if named => bail!("{s} cannot be measured: {why}"),
             Err(why) => {
-                eprintln!("{s}: not measured: {why}");
+                crate::say!("{s}: not measured: {why}");
                 left_out.push(NotMeasured {
                     strategy: s.name(),
                     why,
@@ -401,7 +401,7 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
         emit(&report.markdown())?;
     }
     let shown = std::fs::canonicalize(&out).unwrap_or(out);
-    eprintln!("wrote {} files to {} ({why})", files.len(), shown.display());
+    crate::say!("wrote {} files to {} ({why})", files.len(), shown.display());
     Ok(())
 }
 
@@ -418,7 +418,7 @@ fn run_bench_table(
     };
     let (results, stale) = bench_table::of_registry(bench_table::read(&dir)?, registry);
     if !stale.is_empty() {
-        eprintln!(
+        crate::say!(
             "left out results of strategies this program does not know (an earlier bench of a \
              strategy since renamed or removed; delete {} to clear them): {}",
             dir.display(),
@@ -444,7 +444,7 @@ fn run_bench_table(
         report::machine_line()
     );
     output::write_atomically(&out, text.as_bytes())?;
-    eprintln!(
+    crate::say!(
         "wrote {}",
         std::fs::canonicalize(&out).unwrap_or(out).display()
     );

@@ -156,7 +156,7 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
     let written = output::write_all(&out, &files)?;
     emit(&md)?;
     let shown = std::fs::canonicalize(&out).unwrap_or(out);
-    eprintln!(
+    crate::say!(
         "wrote {} files to {} ({why})",
         written.len(),
         shown.display()

@@ -69,7 +69,7 @@ pub fn measurable(strategies: &[Strategy], bench: &str) -> Vec<Strategy> {
         .filter(|s| match s.ready() {
             Ok(()) => true,
             Err(why) => {
-                eprintln!("{bench}: skipped {s}: {why}");
+                crate::say!("{bench}: skipped {s}: {why}");
                 false
             }
         })
