@@ -963,3 +963,40 @@ fn a_full_stderr_or_stdout_ends_the_program_with_an_exit_code_not_a_panic() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A TTL replay whose clock would pass the ~584 years a u64 of nanoseconds holds reported
+/// hits where there are none (the clock stood still at its end): 3600 s per request over
+/// 5.2 million requests is 594 years. It is refused, with the longest interval that fits.
+#[test]
+fn a_replay_that_would_run_the_clock_past_its_range_is_refused_up_front() {
+    let dir = scratch("clock-range");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("long.txt");
+    std::fs::write(&trace, "1\n2\n".repeat(2_600_000)).unwrap();
+    let out = cachebench(&[
+        "trace",
+        trace.to_str().unwrap(),
+        "--format",
+        "lines",
+        "--capacities",
+        "1",
+        "--strategies",
+        "ttlfifo",
+        "--ttl",
+        "1",
+        "--request-interval",
+        "3600",
+        "--no-progress",
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(out.stdout.is_empty(), "no figures");
+    assert!(
+        err.contains("past its range")
+            && err.contains("the longest interval for this trace is 3547.45"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

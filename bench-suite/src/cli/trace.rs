@@ -138,6 +138,7 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
         ttl_secs: args.ttl,
         request_interval_secs: args.request_interval,
     };
+    cfg.check_clock_range(&trace)?;
     let progress = Progress::new(!args.no_progress);
     let section = TraceHitRatio::run(
         &strategies,

@@ -48,6 +48,34 @@ impl TraceConfig {
         }
     }
 
+    /// Refuses a replay whose hand-moved clock would pass the end of its range (a [`Timestamp`]
+    /// counts nanoseconds in a `u64`: about 584 years): past it the clock stands still, every
+    /// entry stays live, and the table would be silently wrong. Says the longest request
+    /// interval that fits this trace.
+    ///
+    /// [`Timestamp`]: cache_core::Timestamp
+    pub fn check_clock_range(&self, trace: &Trace) -> Result<()> {
+        if self.ttl_secs.is_none() {
+            return Ok(());
+        }
+        let range = Duration::from_nanos(u64::MAX).as_secs_f64();
+        let requests = trace.requests.len().max(1) as f64;
+        if requests * self.request_interval_secs < range {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "--request-interval {} s over the {} requests of {} moves the simulated clock past \
+             its range ({:.0} years of nanoseconds), where it would stand still; the longest \
+             interval for this trace is {:.6} s",
+            self.request_interval_secs,
+            trace.requests.len(),
+            trace.name,
+            range / (365.25 * 86_400.0),
+            // Below the range by a margin, so that rounding cannot put it back over.
+            range / requests * (1.0 - 1e-9),
+        )))
+    }
+
     /// Loads the configured catalog traces, each with its capacities.
     pub fn load(&self) -> Result<Vec<(Trace, Vec<usize>, Format)>> {
         self.traces
@@ -61,6 +89,7 @@ impl TraceConfig {
                     ))
                 })?;
                 let t = Trace::load(e.name, &self.dir.join(e.file), e.format)?;
+                self.check_clock_range(&t)?;
                 let caps = e.capacities_for(t.distinct);
                 Ok((t, caps, e.format))
             })
@@ -348,6 +377,32 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
+
+    #[test]
+    fn the_longest_interval_offered_for_a_trace_is_accepted_and_a_longer_one_refused() {
+        let trace = Trace {
+            name: "t".to_owned(),
+            requests: vec![1; 1_000_000],
+            distinct: 1,
+        };
+        let mut cfg = TraceConfig::new(&[]);
+        cfg.request_interval_secs = 3600.0;
+        assert!(cfg.check_clock_range(&trace).is_ok(), "no TTL: the clock is not moved");
+        cfg.ttl_secs = Some(1.0);
+        assert!(cfg.check_clock_range(&trace).is_ok(), "3.6e9 s: within range");
+        cfg.request_interval_secs = 20_000.0;
+        let err = cfg.check_clock_range(&trace).unwrap_err().to_string();
+        let offered: f64 = err
+            .rsplit("is ")
+            .next()
+            .and_then(|s| s.strip_suffix(" s"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{err}"));
+        cfg.request_interval_secs = offered;
+        assert!(cfg.check_clock_range(&trace).is_ok(), "{offered}");
+        cfg.request_interval_secs = offered * 1.000_001;
+        assert!(cfg.check_clock_range(&trace).is_err());
+    }
     use crate::strategies::Registry;
 
     fn catalog_trace(name: &str) -> (Trace, Vec<usize>, Format) {
