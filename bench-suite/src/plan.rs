@@ -252,6 +252,10 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
         value_bytes: inputs.value_bytes,
     };
     let sample = inputs.sample(args.sample)?;
+    for s in strategies {
+        s.allows_capacity(sample)
+            .map_err(|why| Error::Invalid(format!("{s}: the sample of {sample} entries: {why}")))?;
+    }
     let floor = footprint::measure_floor(&shape, sample).bytes_per_entry;
     let mut rows = Vec::new();
     for s in strategies {

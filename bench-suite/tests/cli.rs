@@ -1000,3 +1000,64 @@ fn a_replay_that_would_run_the_clock_past_its_range_is_refused_up_front() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--capacities 1000000000` was accepted and stretto aborted on allocation (it allocates its
+/// admission counters up front). A capacity over a strategy's declared limit is refused before
+/// anything is built when the strategy is named, and leaves it out, saying why, when it is not.
+#[test]
+fn a_capacity_over_a_strategys_limit_is_refused_before_allocating() {
+    let dir = scratch("capacity-limit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("tiny.txt");
+    std::fs::write(&trace, "1\n2\n3\n1\n").unwrap();
+    let run = |strategies: &str, capacities: &str| {
+        let mut args = vec![
+            "trace",
+            trace.to_str().unwrap(),
+            "--format",
+            "lines",
+            "--capacities",
+            capacities,
+            "--no-progress",
+            "--out",
+        ];
+        let out = dir.join(format!("out-{strategies}"));
+        args.push(out.to_str().unwrap());
+        if !strategies.is_empty() {
+            args.extend(["--strategies", strategies]);
+        }
+        let o = cachebench(&args);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            o.stdout,
+        )
+    };
+    let (code, err, stdout) = run("stretto", "1000000000");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(
+            "stretto cannot be measured: capacity 1000000000 is over its limit of 10000000"
+        ),
+        "{err}"
+    );
+    assert!(stdout.is_empty());
+    let (code, err, stdout) = run("", "20000000");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("stretto: not measured: capacity 20000000 is over its limit"),
+        "{err}"
+    );
+    let table = String::from_utf8_lossy(&stdout);
+    assert!(
+        table.contains("| ttlfifo ") && !table.contains("| stretto "),
+        "{table}"
+    );
+    let out = cachebench(&["--entries", "20000000", "--strategies", "stretto,ttlfifo"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("over its limit"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -189,7 +189,8 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
         None => run_report(registry, &cli.report),
         Some(Cmd::Report(args)) => run_report(registry, &args),
         Some(Cmd::Plan(args)) => {
-            let (strategies, _) = choose(registry, &args.strategies, Servers::Measured)?;
+            // The plan checks each strategy against its sample's size once it knows it.
+            let (strategies, _) = choose(registry, &args.strategies, Servers::Measured, 0)?;
             let plan = plan::run(&args, &strategies, &Progress::new(true))?;
             emit(&plan.to_string())
         }
@@ -255,12 +256,13 @@ enum Servers {
 }
 
 /// The strategies named, or all of them; and the ones left out, with why. A strategy that
-/// cannot be measured here (no server for it) is an error when named, and is left out with one
-/// line on stderr when it was not.
+/// cannot be measured here (no server for it, or `capacity` over its limit) is an error when
+/// named, and is left out with one line on stderr when it was not.
 fn choose(
     registry: &Registry,
     names: &[String],
     servers: Servers,
+    capacity: usize,
 ) -> Result<(Vec<Strategy>, Vec<NotMeasured>)> {
     let named = !names.is_empty();
     let wanted = if named {
@@ -270,13 +272,15 @@ fn choose(
     };
     let (mut chosen, mut left_out) = (Vec::new(), Vec::new());
     for s in wanted {
-        let ready = match (servers, s.external().is_some()) {
-            (Servers::LeftOut, true) => Err(
-                "its entries live in a server: a replay would be millions of round trips"
-                    .to_owned(),
-            ),
-            _ => s.ready(),
-        };
+        let ready =
+            s.allows_capacity(capacity)
+                .and_then(|()| match (servers, s.external().is_some()) {
+                    (Servers::LeftOut, true) => Err(
+                        "its entries live in a server: a replay would be millions of round trips"
+                            .to_owned(),
+                    ),
+                    _ => s.ready(),
+                });
         match ready {
             Ok(()) => chosen.push(s),
             Err(why) if named => bail!("{s} cannot be measured: {why}"),
@@ -364,9 +368,7 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
              `bench_suite::counting_allocator!();` to the binary"
         );
     }
-    let (strategies, left_out) = choose(registry, &args.strategies, Servers::Measured)?;
-    let mut cfg = ReportConfig::new(args.quick, args.seed, strategies);
-    cfg.not_measured = left_out;
+    let mut cfg = ReportConfig::new(args.quick, args.seed, Vec::new());
     if let Some(e) = &args.entries {
         cfg.footprint_entries = parse_entries(e)?;
     }
@@ -379,6 +381,14 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
     if let Some(dir) = &args.trace_dir {
         cfg.traces.dir = dir.clone();
     }
+    let (strategies, left_out) = choose(
+        registry,
+        &args.strategies,
+        Servers::Measured,
+        cfg.largest_capacity(),
+    )?;
+    cfg.strategies = strategies;
+    cfg.not_measured = left_out;
     let (out, why) = match &args.out {
         Some(dir) => (dir.clone(), "--out"),
         None => default_out(),

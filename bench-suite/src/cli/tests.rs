@@ -100,21 +100,21 @@ fn without_its_server() -> (Registry, std::sync::Arc<NoServer>) {
 #[test]
 fn a_server_strategy_without_its_server_is_left_out_unless_named() {
     let (registry, _) = without_its_server();
-    let (chosen, left_out) = choose(&registry, &[], Servers::Measured).unwrap();
+    let (chosen, left_out) = choose(&registry, &[], Servers::Measured, 0).unwrap();
     let names: Vec<_> = chosen.iter().map(Strategy::name).collect();
     assert_eq!(names, ["ttlfifo"]);
     assert_eq!(left_out.len(), 1);
     assert_eq!(left_out[0].strategy, "shared");
     assert!(left_out[0].why.contains("install it"), "{left_out:?}");
 
-    let named = choose(&registry, &["shared".to_owned()], Servers::Measured)
+    let named = choose(&registry, &["shared".to_owned()], Servers::Measured, 0)
         .unwrap_err()
         .to_string();
     assert!(
         named.contains("shared cannot be measured") && named.contains("--a-server"),
         "{named}"
     );
-    let only = choose(&registry, &["ttlfifo".to_owned()], Servers::Measured).unwrap();
+    let only = choose(&registry, &["ttlfifo".to_owned()], Servers::Measured, 0).unwrap();
     assert!(
         only.1.is_empty(),
         "a strategy not asked for is not reported as left out"
@@ -124,10 +124,10 @@ fn a_server_strategy_without_its_server_is_left_out_unless_named() {
 #[test]
 fn replays_leave_server_strategies_out_without_touching_the_server() {
     let (registry, _) = without_its_server();
-    let (chosen, left_out) = choose(&registry, &[], Servers::LeftOut).unwrap();
+    let (chosen, left_out) = choose(&registry, &[], Servers::LeftOut, 0).unwrap();
     assert_eq!(chosen.len(), 1);
     assert!(left_out[0].why.contains("round trips"), "{left_out:?}");
-    let named = choose(&registry, &["shared".to_owned()], Servers::LeftOut).unwrap_err();
+    let named = choose(&registry, &["shared".to_owned()], Servers::LeftOut, 0).unwrap_err();
     assert!(named.to_string().contains("round trips"), "{named}");
 }
 

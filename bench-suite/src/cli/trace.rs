@@ -103,7 +103,8 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
     if !(args.request_interval.is_finite() && (1e-9..=3600.0).contains(&args.request_interval)) {
         bail!("--request-interval must be from 1e-9 to 3600 seconds");
     }
-    let (strategies, _) = choose(registry, &args.strategies, Servers::LeftOut)?;
+    let largest = capacities.iter().copied().max().unwrap_or(0);
+    let (strategies, _) = choose(registry, &args.strategies, Servers::LeftOut, largest)?;
     let name: String = args
         .file
         .file_name()

@@ -387,9 +387,15 @@ mod tests {
         };
         let mut cfg = TraceConfig::new(&[]);
         cfg.request_interval_secs = 3600.0;
-        assert!(cfg.check_clock_range(&trace).is_ok(), "no TTL: the clock is not moved");
+        assert!(
+            cfg.check_clock_range(&trace).is_ok(),
+            "no TTL: the clock is not moved"
+        );
         cfg.ttl_secs = Some(1.0);
-        assert!(cfg.check_clock_range(&trace).is_ok(), "3.6e9 s: within range");
+        assert!(
+            cfg.check_clock_range(&trace).is_ok(),
+            "3.6e9 s: within range"
+        );
         cfg.request_interval_secs = 20_000.0;
         let err = cfg.check_clock_range(&trace).unwrap_err().to_string();
         let offered: f64 = err

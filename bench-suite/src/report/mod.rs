@@ -117,6 +117,25 @@ impl ReportConfig {
         }
     }
 
+    /// The largest capacity a cache of the run is built with before the traces are read: the
+    /// largest footprint size, retention's, the Zipf replay's (its key count, at most). The
+    /// traces' capacities are checked once they are read ([`run`]).
+    pub fn largest_capacity(&self) -> usize {
+        let retention = self
+            .retention
+            .on_manual_clock
+            .iter()
+            .chain(std::iter::once(&self.retention.on_real_time))
+            .map(|r| r.capacity);
+        self.footprint_entries
+            .iter()
+            .copied()
+            .chain(retention)
+            .chain([usize::try_from(self.hit_ratio.keys).unwrap_or(usize::MAX)])
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Sets the uniform retention workload's TTL (seconds), from [`TTL_SECS`]: the workload runs
     /// for about 21 TTLs on a timeline of u64 nanoseconds, which ends after 584 years, and a
     /// TTL must leave at least a nanosecond between two of the valid set's arrivals.
@@ -182,6 +201,19 @@ pub fn run(
         .map_or(0, |d| d.as_secs());
     let s = &cfg.strategies;
     let traces = cfg.traces.load()?;
+    for (trace, capacities, _) in &traces {
+        for (strategy, &c) in s
+            .iter()
+            .flat_map(|s| capacities.iter().map(move |c| (s, c)))
+        {
+            strategy.allows_capacity(c).map_err(|why| {
+                Error::Invalid(format!(
+                    "{strategy} on trace {}: {why}; leave it out with --strategies",
+                    trace.name
+                ))
+            })?;
+        }
+    }
     let fp = Footprint::run(s, &cfg.footprint_entries, footprint, progress)?;
     let retention = Retention::run(s, &cfg.retention, progress);
     let hit_ratio = HitRatio::run(s, &cfg.hit_ratio, progress)?;

@@ -167,6 +167,7 @@ pub struct Strategy {
     own_threads: bool,
     buffers_inserts: bool,
     crates: &'static [&'static str],
+    capacity_limit: Option<(usize, &'static str)>,
     builder: Arc<dyn ErasedBuild>,
 }
 
@@ -184,6 +185,7 @@ impl Strategy {
             own_threads: false,
             buffers_inserts: false,
             crates: &[],
+            capacity_limit: None,
             builder: Arc::new(builder),
         }
     }
@@ -193,6 +195,24 @@ impl Strategy {
     pub fn unbounded(mut self) -> Strategy {
         self.bounded = false;
         self
+    }
+
+    /// Declares the largest capacity it can be built with here, and why (say, memory it
+    /// allocates up front for every entry of capacity): a command that would build it larger
+    /// refuses before allocating — or leaves it out, with the reason, when it was not named.
+    pub fn capacity_limit(mut self, most: usize, why: &'static str) -> Strategy {
+        self.capacity_limit = Some((most, why));
+        self
+    }
+
+    /// `Err` with its limit and reason when it cannot be built with `capacity`.
+    pub fn allows_capacity(&self, capacity: usize) -> Result<(), String> {
+        match self.capacity_limit {
+            Some((most, why)) if capacity > most => Err(format!(
+                "capacity {capacity} is over its limit of {most}: {why}"
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Declares that its reclamation runs on real time only, and `why`.

@@ -214,3 +214,38 @@ fn every_catalog_trace_is_vendored_with_its_published_size() {
         );
     }
 }
+
+/// An ARC line whose count is 2^64 − 1, and `/dev/zero` read as text, grew memory until the
+/// process aborted; a 200 KB bad key was quoted whole in the error.
+#[test]
+fn no_input_makes_a_reader_hold_memory_without_bound_or_quote_it_whole() {
+    let huge = format!("0 {} 0 0\n", u64::MAX);
+    let err = load("arc-huge", huge.as_bytes(), Format::Arc)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 1") && err.contains("more than 50000000 requests"),
+        "{err}"
+    );
+    if cfg!(unix) {
+        for format in [Format::Lines, Format::Lirs, Format::Arc] {
+            let err = Trace::load("zero", std::path::Path::new("/dev/zero"), format)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("line 1") && err.contains("longer than 4096 bytes"),
+                "{err}"
+            );
+        }
+    }
+    let long = "9".repeat(200_000) + "x\n";
+    let err = load("long-line", long.as_bytes(), Format::Lirs)
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 300, "{} bytes of error", err.len());
+    let bad = "9".repeat(4000) + "x\n";
+    let err = load("long-key", bad.as_bytes(), Format::Lirs)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("… (4001 bytes)") && err.len() < 300, "{err}");
+}
