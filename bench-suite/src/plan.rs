@@ -288,6 +288,7 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
             clock: cfg.clock,
         });
     }
+    crate::report::refuse_failed_servers(strategies)?;
     Ok(Plan {
         inputs,
         rows,

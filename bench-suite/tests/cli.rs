@@ -775,6 +775,11 @@ fn a_users_redis_is_measured_only_with_leave_to_flush_it() {
         None,
         "the database was flushed"
     );
+    assert_eq!(
+        db.resident_len(),
+        0,
+        "and once more at the end: no key of the run stays on the user's server"
+    );
     assert_eq!(db.errors(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1060,4 +1065,77 @@ fn a_capacity_over_a_strategys_limit_is_refused_before_allocating() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A server that accepts connections and never answers hung the run forever, with no output.
+/// Every call now has a timeout: the run ends with an error naming the server and what it was
+/// doing, prints no figure, and never shows the password of a URL.
+#[test]
+fn a_server_that_never_answers_ends_the_run_with_a_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s); // accepted, read from never, answered never
+        }
+    });
+    let url = format!("redis://:s3cret@127.0.0.1:{port}/15");
+    let addr = format!("127.0.0.1:{port}");
+    for (name, args) in [
+        (
+            "redis",
+            vec!["--redis-url", &url, "--redis-flush", "--redis-timeout", "1"],
+        ),
+        (
+            "memcached",
+            vec![
+                "--memcached-addr",
+                &addr,
+                "--memcached-flush",
+                "--memcached-timeout",
+                "1",
+            ],
+        ),
+    ] {
+        let dir = scratch(&format!("stalled-{name}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cachebench"))
+            .args([
+                "--quick",
+                "--no-progress",
+                "--traces",
+                "none",
+                "--strategies",
+                name,
+            ])
+            .args(&args)
+            .arg("--out")
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let since = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if since.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("{name}: still running after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}: no figures");
+        assert!(
+            err.contains(name) && err.contains(&port.to_string()),
+            "{err}"
+        );
+        assert!(
+            err.contains("no answer within 1s"),
+            "{name}: says why: {err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(!dir.exists(), "{name}: nothing written");
+    }
 }

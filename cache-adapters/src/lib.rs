@@ -51,7 +51,7 @@ mod moka;
 #[cfg(feature = "quick_cache")]
 mod quick_cache;
 #[cfg(feature = "redis")]
-mod redis;
+pub mod redis;
 #[cfg(feature = "stretto")]
 mod stretto;
 

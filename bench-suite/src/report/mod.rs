@@ -236,13 +236,18 @@ pub fn run(
 
 /// A run in which a cache server's command failed (a miss or a dropped write the contract
 /// cannot report) prints no figure.
-fn refuse_failed_servers(strategies: &[Strategy]) -> Result<()> {
+pub fn refuse_failed_servers(strategies: &[Strategy]) -> Result<()> {
     for s in strategies {
-        let failed = s.external().map_or(0, |e| e.failures());
+        let Some(e) = s.external() else { continue };
+        let failed = e.failures();
         if failed > 0 {
+            let first = e
+                .first_failure()
+                .map_or_else(String::new, |f| format!(" (the first: {f})"));
             return Err(Error::Measurement(format!(
-                "{s}: {failed} commands to its server failed during the run (each a miss or a \
-                 dropped write), so its figures are not trustworthy; no report was written"
+                "{s}: {failed} commands to its server failed during the run{first} — each a \
+                 miss or a dropped write, so its figures are not trustworthy; no figure was \
+                 written"
             )));
         }
     }
@@ -355,6 +360,9 @@ mod tests {
         fn failures(&self) -> u64 {
             self.0
         }
+        fn first_failure(&self) -> Option<String> {
+            (self.0 > 0).then(|| "GET on redis://:***@db/0: timed out".to_owned())
+        }
         fn child_env(&self) -> Vec<(String, String)> {
             Vec::new()
         }
@@ -377,8 +385,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            refused.contains("ttlfifo: 3 commands") && refused.contains("no report was written"),
+            refused.contains("ttlfifo: 3 commands")
+                && refused.contains("(the first: GET on redis://:***@db/0: timed out)")
+                && refused.contains("no figure was written"),
             "{refused}"
         );
+    }
+
+    /// `plan` printed figures after its server had failed (the report refused to).
+    #[test]
+    fn a_plan_whose_server_commands_failed_prints_no_figure() {
+        let args = crate::plan::PlanArgs {
+            valid: Some(500),
+            rate: None,
+            ttl: None,
+            key_bytes: 20,
+            value_bytes: 8,
+            workers: 1,
+            caches: 1,
+            maxlen: None,
+            strategies: Vec::new(),
+            sample: None,
+            seed: 1,
+        };
+        let progress = Progress::hidden();
+        assert!(crate::plan::run(&args, &with_server(0), &progress).is_ok());
+        let refused = crate::plan::run(&args, &with_server(3), &progress)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("ttlfifo: 3 commands"), "{refused}");
     }
 }

@@ -16,7 +16,7 @@ use std::time::Instant;
 use cache_core::{ExpiringCache, SystemClock};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
-use super::{LONG, MixOp, Sizes, measurable, mix_stream};
+use super::{LONG, MixOp, Sizes, end_if_a_server_failed, measurable, mix_stream};
 use crate::strategies::Strategy;
 
 /// Thread counts of the sweep.
@@ -76,4 +76,5 @@ pub fn mix(c: &mut Criterion, strategies: &[Strategy], sizes: &Sizes) {
         }
         g.finish();
     }
+    end_if_a_server_failed(&strategies, "mix");
 }

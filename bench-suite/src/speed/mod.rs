@@ -77,6 +77,15 @@ pub fn measurable(strategies: &[Strategy], bench: &str) -> Vec<Strategy> {
         .collect()
 }
 
+/// Ends the bench program (exit code 1) if a command to a cache server failed during `bench`:
+/// its times are of failures (a miss, a dropped write), not of the server's work.
+pub fn end_if_a_server_failed(strategies: &[Strategy], bench: &str) {
+    if let Err(e) = crate::report::refuse_failed_servers(strategies) {
+        crate::say!("{bench}: {e}; the times above for it are not trustworthy");
+        std::process::exit(1);
+    }
+}
+
 /// How many operations one timed iteration of a batched bench does on `strategy`: `batch`, or
 /// at most 100 for a cache server, whose operations are round trips (about 90 µs each here).
 pub fn batch_for(strategy: &Strategy, batch: usize) -> usize {

@@ -20,7 +20,9 @@ use std::time::Duration;
 use cache_core::{ManualClock, SystemClock};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 
-use super::{LONG, Sizes, batch_for, entries, filled, measurable, shuffled_keys};
+use super::{
+    LONG, Sizes, batch_for, end_if_a_server_failed, entries, filled, measurable, shuffled_keys,
+};
 use crate::shapes::{Article, Shape, U64};
 use crate::strategies::Strategy;
 
@@ -128,4 +130,5 @@ pub fn ops(c: &mut Criterion, strategies: &[Strategy], sizes: &Sizes) {
     let strategies = measurable(strategies, "ops");
     shape_ops(c, &Article, &strategies, sizes.entries);
     shape_ops(c, &U64, &strategies, sizes.entries);
+    end_if_a_server_failed(&strategies, "ops");
 }

@@ -19,13 +19,13 @@ use std::time::Duration;
 
 use cache_adapters::memcached::DEFAULT_TIMEOUT;
 use cache_adapters::{LocalMemcached, MemcachedCache, ServerStats};
-use cache_core::ExpiringCache;
+use cache_core::{ExpiringCache, SystemClock};
 
-use super::server::{Target, WireCache};
+use super::server::{Target, WireCache, parse_timeout};
 use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
 
 /// Where the `memcached` strategy's server comes from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct MemcachedOptions {
     /// The program to start (default: `memcached`, looked up on `PATH`).
     pub server: Option<OsString>,
@@ -37,6 +37,20 @@ pub(super) struct MemcachedOptions {
     /// The process id of the server at `addr`, when it runs on this machine (its resident set
     /// is read from `/proc`).
     pub pid: Option<u32>,
+    /// How long one call to the server may take.
+    pub timeout: Duration,
+}
+
+impl Default for MemcachedOptions {
+    fn default() -> MemcachedOptions {
+        MemcachedOptions {
+            server: None,
+            addr: None,
+            flush: false,
+            pid: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// The command line's options for the `memcached` strategy (added to `report` and `plan`
@@ -51,9 +65,12 @@ pub(super) struct MemcachedArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub memcached_addr: Option<String>,
     /// Let the report empty (flush_all) the memcached of --memcached-addr before each
-    /// measurement.
+    /// measurement (and after the last).
     #[arg(long, requires = "memcached_addr")]
     pub memcached_flush: bool,
+    /// How long one call to memcached (connect, write, read) may take, in seconds [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub memcached_timeout: Option<Duration>,
 }
 
 /// The environment variable through which the report hands its server to the processes that
@@ -61,6 +78,8 @@ pub(super) struct MemcachedArgs {
 const CHILD_ADDR_VAR: &str = "CACHEBENCH_MEMCACHED_ADDR";
 /// With [`CHILD_ADDR_VAR`]: the process id of a server the report started.
 const CHILD_PID_VAR: &str = "CACHEBENCH_MEMCACHED_PID";
+/// With [`CHILD_ADDR_VAR`]: the timeout, in seconds.
+const CHILD_TIMEOUT_VAR: &str = "CACHEBENCH_MEMCACHED_TIMEOUT";
 
 /// How to get a server, in the one line the report prints when it has none.
 pub(super) const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get install memcached`; \
@@ -70,6 +89,7 @@ pub(super) const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get inst
 /// The server, once found or started.
 pub(super) struct Endpoint {
     addr: String,
+    timeout: Duration,
     /// Our own server, stopped when the last registry holding it is dropped.
     _server: Option<LocalMemcached>,
     /// The server's process id, when it runs on this machine.
@@ -124,7 +144,8 @@ fn resolve(options: MemcachedOptions) -> Result<Endpoint, String> {
             (server.addr(), Some(server), Some(pid))
         }
     };
-    let probe = MemcachedCache::connect(&addr).map_err(|e| format!("memcached {addr}: {e}"))?;
+    let probe = MemcachedCache::connect_with(&addr, SystemClock::new(), options.timeout)
+        .map_err(|e| format!("memcached {addr}: {e}"))?;
     probe
         .flush_all()
         .map_err(|e| format!("memcached {addr}: flush_all: {e}"))?;
@@ -133,6 +154,7 @@ fn resolve(options: MemcachedOptions) -> Result<Endpoint, String> {
         .map_err(|e| format!("memcached {addr}: stats: {e}"))?;
     Ok(Endpoint {
         addr,
+        timeout: options.timeout,
         _server: server,
         pid,
         probe,
@@ -155,10 +177,13 @@ impl Build for MemcachedBuild {
         _capacity: usize,
         clock: C,
     ) -> Box<dyn ExpiringCache<K, V>> {
-        let inner = self.0.endpoint().ok().and_then(|e| {
-            let cache = MemcachedCache::connect_with(&e.addr, clock, DEFAULT_TIMEOUT).ok()?;
-            cache.flush_all().ok()?;
-            Some(cache)
+        let inner = self.0.endpoint().and_then(|e| {
+            let cache = MemcachedCache::connect_with(&e.addr, clock, e.timeout)
+                .map_err(|err| format!("connecting to memcached {}: {err}", e.addr))?;
+            cache
+                .flush_all()
+                .map_err(|err| format!("flush_all on memcached {}: {err}", e.addr))?;
+            Ok(cache)
         });
         Box::new(self.0.entries(inner))
     }
@@ -167,6 +192,19 @@ impl Build for MemcachedBuild {
 impl<C: BenchClock> WireCache for MemcachedCache<Vec<u8>, Vec<u8>, C> {
     fn errors(&self) -> u64 {
         MemcachedCache::errors(self)
+    }
+    fn first_error(&self) -> Option<String> {
+        MemcachedCache::first_error(self)
+    }
+}
+
+/// A server of the user's is left as the last measurement found it: empty (the user allowed
+/// the report to empty it with `--memcached-flush`). Ours is stopped.
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        if self._server.is_none() {
+            let _ = self.probe.flush_all();
+        }
     }
 }
 
@@ -177,8 +215,9 @@ pub(super) struct MemcachedServer(Arc<MemcachedTarget>);
 impl MemcachedServer {
     fn bytes(&self, e: &Endpoint) -> Result<(ServerStats, Option<u64>), String> {
         let stats = e.probe.server_stats().map_err(|err| {
-            self.0.failed(1);
-            format!("stats from memcached {}: {err}", e.addr)
+            let what = format!("stats from memcached {}: {err}", e.addr);
+            self.0.failed(what.clone());
+            what
         })?;
         let rss = e.pid.and_then(resident_set);
         Ok((stats, rss))
@@ -222,11 +261,24 @@ impl External for MemcachedServer {
         self.0.failures() + probe
     }
 
+    fn first_failure(&self) -> Option<String> {
+        self.0.first_failure().or_else(|| {
+            let e = self.0.endpoint().ok()?;
+            Some(format!("memcached {}: {}", e.addr, e.probe.first_error()?))
+        })
+    }
+
     fn child_env(&self) -> Vec<(String, String)> {
         self.0
             .endpoint()
             .map(|e| {
-                let mut env = vec![(CHILD_ADDR_VAR.to_owned(), e.addr.clone())];
+                let mut env = vec![
+                    (CHILD_ADDR_VAR.to_owned(), e.addr.clone()),
+                    (
+                        CHILD_TIMEOUT_VAR.to_owned(),
+                        e.timeout.as_secs_f64().to_string(),
+                    ),
+                ];
                 env.extend(e.pid.map(|p| (CHILD_PID_VAR.to_owned(), p.to_string())));
                 env
             })
@@ -245,6 +297,7 @@ impl External for MemcachedServer {
             addr: args.memcached_addr,
             flush: args.memcached_flush,
             pid: None,
+            timeout: args.memcached_timeout.unwrap_or(DEFAULT_TIMEOUT),
         });
         Ok(())
     }
@@ -258,6 +311,10 @@ impl External for MemcachedServer {
                 pid: std::env::var(CHILD_PID_VAR)
                     .ok()
                     .and_then(|p| p.parse().ok()),
+                timeout: std::env::var(CHILD_TIMEOUT_VAR)
+                    .ok()
+                    .and_then(|t| parse_timeout(&t).ok())
+                    .unwrap_or(DEFAULT_TIMEOUT),
                 ..MemcachedOptions::default()
             });
         }

@@ -124,6 +124,10 @@ pub trait External: Send + Sync + 'static {
     fn memory(&self, settled: bool) -> Result<ServerBytes, String>;
     /// Commands that failed so far in this process, over every cache built.
     fn failures(&self) -> u64;
+    /// The first of them, in words: which server, doing what, and why.
+    fn first_failure(&self) -> Option<String> {
+        None
+    }
     /// What a child process of this program needs in its environment to measure the same
     /// server (the footprint rows run in fresh processes).
     fn child_env(&self) -> Vec<(String, String)>;

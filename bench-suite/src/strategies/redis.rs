@@ -11,14 +11,15 @@ use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cache_adapters::redis::{DEFAULT_TIMEOUT, error_text};
 use cache_adapters::{LocalRedis, RedisCache};
-use cache_core::ExpiringCache;
+use cache_core::{ExpiringCache, SystemClock};
 
-use super::server::{Target, WireCache};
+use super::server::{Target, WireCache, parse_timeout, redacted};
 use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
 
 /// Where the `redis` strategy's server comes from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct RedisOptions {
     /// The program to start (default: `redis-server`, looked up on `PATH`).
     pub server: Option<OsString>,
@@ -27,6 +28,19 @@ pub(super) struct RedisOptions {
     /// Whether the report may empty the database at `url` (`FLUSHDB`), which it does before
     /// each measurement.
     pub flush: bool,
+    /// How long one call to the server may take.
+    pub timeout: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> RedisOptions {
+        RedisOptions {
+            server: None,
+            url: None,
+            flush: false,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// The command line's options for the `redis` strategy (added to `report` and `plan` through
@@ -40,9 +54,14 @@ pub(super) struct RedisArgs {
     /// needs --redis-flush.
     #[arg(long, value_name = "URL")]
     pub redis_url: Option<String>,
-    /// Let the report empty (FLUSHDB) the database of --redis-url before each measurement.
+    /// Let the report empty (FLUSHDB) the database of --redis-url before each measurement
+    /// (and after the last).
     #[arg(long, requires = "redis_url")]
     pub redis_flush: bool,
+    /// How long one call to the Redis server (connect, write, read) may take, in seconds
+    /// [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub redis_timeout: Option<Duration>,
 }
 
 impl RedisArgs {
@@ -52,6 +71,7 @@ impl RedisArgs {
             server: self.redis_server.clone().map(Into::into),
             url: self.redis_url.clone(),
             flush: self.redis_flush,
+            timeout: self.redis_timeout.unwrap_or(DEFAULT_TIMEOUT),
         }
     }
 }
@@ -59,6 +79,8 @@ impl RedisArgs {
 /// The environment variable through which the report hands its server to the fresh processes
 /// that measure its footprint rows (read by [`External::configure_child`]).
 const CHILD_URL_VAR: &str = "CACHEBENCH_REDIS_URL";
+/// With [`CHILD_URL_VAR`]: the timeout, in seconds.
+const CHILD_TIMEOUT_VAR: &str = "CACHEBENCH_REDIS_TIMEOUT";
 
 /// How to get a server, in the one line the report prints when it has none.
 pub(super) const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get install redis-server`; \
@@ -68,6 +90,9 @@ pub(super) const INSTALL: &str = "install it (Debian, Ubuntu: `sudo apt-get inst
 /// The server, once found or started.
 pub(super) struct Endpoint {
     url: String,
+    /// `url` as it may be shown.
+    shown: String,
+    timeout: Duration,
     /// Our own server, stopped when the last registry holding it is dropped.
     _server: Option<LocalRedis>,
     /// A connection for the server's figures (`INFO memory`).
@@ -104,9 +129,10 @@ fn resolve(options: RedisOptions) -> Result<Endpoint, String> {
     let (url, server) = match options.url {
         Some(url) if !options.flush => {
             return Err(format!(
-                "--redis-url {url}: the report empties the database (FLUSHDB) before each \
+                "--redis-url {}: the report empties the database (FLUSHDB) before each \
                  measurement; give --redis-flush to allow it, with a database you can spare \
-                 (redis://host:6379/15)"
+                 (redis://host:6379/15)",
+                redacted(&url)
             ));
         }
         Some(url) => (url, None),
@@ -119,11 +145,25 @@ fn resolve(options: RedisOptions) -> Result<Endpoint, String> {
             (server.url(), Some(server))
         }
     };
-    let probe = RedisCache::connect(&url).map_err(|e| format!("cannot connect to {url}: {e}"))?;
-    warm_up(&probe).map_err(|e| format!("{url}: {e}"))?;
-    let memory = probe.server_memory().map_err(|e| e.to_string())?;
+    let shown = redacted(&url);
+    let probe =
+        RedisCache::connect_with(&url, SystemClock::new(), options.timeout).map_err(|e| {
+            format!(
+                "cannot connect to Redis at {shown}: {}",
+                error_text(&e, options.timeout)
+            )
+        })?;
+    warm_up(&probe).map_err(|e| format!("Redis at {shown}, getting it ready: {e}"))?;
+    let memory = probe.server_memory().map_err(|e| {
+        format!(
+            "Redis at {shown}: INFO memory: {}",
+            error_text(&e, options.timeout)
+        )
+    })?;
     Ok(Endpoint {
         url,
+        shown,
+        timeout: options.timeout,
         _server: server,
         probe,
         counted_by: format!(
@@ -142,7 +182,8 @@ fn warm_up(c: &RedisCache<Vec<u8>, Vec<u8>>) -> Result<(), String> {
         b"cachebench-warm-up-b".to_vec(),
     );
     let minute = Duration::from_secs(60);
-    c.flush_db().map_err(|e| e.to_string())?;
+    let why = |e| error_text(&e, DEFAULT_TIMEOUT);
+    c.flush_db().map_err(why)?;
     c.set_ex_many(vec![
         (a.clone(), a.clone(), minute),
         (b.clone(), b.clone(), Duration::ZERO),
@@ -150,8 +191,8 @@ fn warm_up(c: &RedisCache<Vec<u8>, Vec<u8>>) -> Result<(), String> {
     c.set_ex(b.clone(), b.clone(), Duration::MAX);
     c.set_ex(b.clone(), b.clone(), Duration::ZERO);
     let _ = (c.get_ex(&a), c.resident_len());
-    c.settled_memory().map_err(|e| e.to_string())?;
-    c.flush_db().map_err(|e| e.to_string())?;
+    c.settled_memory().map_err(why)?;
+    c.flush_db().map_err(why)?;
     match c.errors() {
         0 => Ok(()),
         n => Err(format!(
@@ -171,10 +212,14 @@ impl Build for RedisBuild {
         _capacity: usize,
         clock: C,
     ) -> Box<dyn ExpiringCache<K, V>> {
-        let inner = self.0.endpoint().ok().and_then(|e| {
-            let cache = RedisCache::connect_with_clock(&e.url, clock).ok()?;
-            cache.flush_db().ok()?;
-            Some(cache)
+        let inner = self.0.endpoint().and_then(|e| {
+            let cache = RedisCache::connect_with(&e.url, clock, e.timeout).map_err(|err| {
+                format!("connecting to {}: {}", e.shown, error_text(&err, e.timeout))
+            })?;
+            cache.flush_db().map_err(|err| {
+                format!("FLUSHDB on {}: {}", e.shown, error_text(&err, e.timeout))
+            })?;
+            Ok(cache)
         });
         Box::new(self.0.entries(inner))
     }
@@ -183,6 +228,19 @@ impl Build for RedisBuild {
 impl<C: BenchClock> WireCache for RedisCache<Vec<u8>, Vec<u8>, C> {
     fn errors(&self) -> u64 {
         RedisCache::errors(self)
+    }
+    fn first_error(&self) -> Option<String> {
+        RedisCache::first_error(self)
+    }
+}
+
+/// A server of the user's is left as the last measurement found it: empty (the user allowed
+/// the report to empty it with `--redis-flush`). Ours is stopped.
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        if self._server.is_none() {
+            let _ = self.probe.flush_db();
+        }
     }
 }
 
@@ -207,8 +265,13 @@ impl External for RedisServer {
             e.probe.server_memory()
         }
         .map_err(|err| {
-            self.0.failed(1);
-            format!("INFO memory from {}: {err}", e.url)
+            let what = format!(
+                "INFO memory from {}: {}",
+                e.shown,
+                error_text(&err, e.timeout)
+            );
+            self.0.failed(what.clone());
+            what
         })?;
         Ok(ServerBytes {
             data: m.data(),
@@ -221,10 +284,25 @@ impl External for RedisServer {
         self.0.failures() + probe
     }
 
+    fn first_failure(&self) -> Option<String> {
+        self.0.first_failure().or_else(|| {
+            let e = self.0.endpoint().ok()?;
+            Some(format!("Redis at {}: {}", e.shown, e.probe.first_error()?))
+        })
+    }
+
     fn child_env(&self) -> Vec<(String, String)> {
         self.0
             .endpoint()
-            .map(|e| vec![(CHILD_URL_VAR.to_owned(), e.url.clone())])
+            .map(|e| {
+                vec![
+                    (CHILD_URL_VAR.to_owned(), e.url.clone()),
+                    (
+                        CHILD_TIMEOUT_VAR.to_owned(),
+                        e.timeout.as_secs_f64().to_string(),
+                    ),
+                ]
+            })
             .unwrap_or_default()
     }
 
@@ -245,6 +323,10 @@ impl External for RedisServer {
             self.0.set_options(RedisOptions {
                 url: Some(url),
                 flush: true,
+                timeout: std::env::var(CHILD_TIMEOUT_VAR)
+                    .ok()
+                    .and_then(|t| parse_timeout(&t).ok())
+                    .unwrap_or(DEFAULT_TIMEOUT),
                 ..RedisOptions::default()
             });
         }

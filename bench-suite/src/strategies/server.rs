@@ -19,8 +19,28 @@ use super::{Key, Value};
 pub(super) struct Target<O, E> {
     options: Mutex<O>,
     endpoint: Mutex<Option<Result<Arc<E>, String>>>,
-    failures: Arc<AtomicU64>,
+    failures: Arc<Failures>,
     resolve: fn(O) -> Result<E, String>,
+}
+
+/// Failed commands, and the first one's description.
+#[derive(Default)]
+pub(super) struct Failures {
+    count: AtomicU64,
+    first: Mutex<Option<String>>,
+}
+
+impl Failures {
+    fn add(&self, n: u64, what: impl FnOnce() -> Option<String>) {
+        if n == 0 {
+            return;
+        }
+        self.count.fetch_add(n, Ordering::Relaxed);
+        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        if first.is_none() {
+            *first = what();
+        }
+    }
 }
 
 impl<O: Clone, E> Target<O, E> {
@@ -28,7 +48,7 @@ impl<O: Clone, E> Target<O, E> {
         Target {
             options: Mutex::new(options),
             endpoint: Mutex::new(None),
-            failures: Arc::new(AtomicU64::new(0)),
+            failures: Arc::new(Failures::default()),
             resolve,
         }
     }
@@ -54,21 +74,32 @@ impl<O: Clone, E> Target<O, E> {
             .clone()
     }
 
-    /// Counts `n` failed commands.
-    pub(super) fn failed(&self, n: u64) {
-        self.failures.fetch_add(n, Ordering::Relaxed);
+    /// Counts a failed command, described by `what`.
+    pub(super) fn failed(&self, what: String) {
+        self.failures.add(1, || Some(what));
     }
 
     /// Failed commands so far, over every cache built and dropped.
     pub(super) fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
+        self.failures.count.load(Ordering::Relaxed)
     }
 
-    /// The cache the measurements see, around `inner` (`None`: it could not connect, counted).
-    pub(super) fn entries<K, V, W: WireCache>(&self, inner: Option<W>) -> WireEntries<K, V, W> {
-        if inner.is_none() {
-            self.failed(1);
-        }
+    /// The first failure, in words.
+    pub(super) fn first_failure(&self) -> Option<String> {
+        self.failures
+            .first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The cache the measurements see, around `inner` (`Err`: it could not be built, counted
+    /// with why).
+    pub(super) fn entries<K, V, W: WireCache>(
+        &self,
+        inner: Result<W, String>,
+    ) -> WireEntries<K, V, W> {
+        let inner = inner.map_err(|why| self.failed(why)).ok();
         WireEntries {
             inner,
             failures: Arc::clone(&self.failures),
@@ -80,7 +111,7 @@ impl<O: Clone, E> Target<O, E> {
 impl<O, E> fmt::Debug for Target<O, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Target")
-            .field("failures", &self.failures.load(Ordering::Relaxed))
+            .field("failures", &self.failures.count.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +120,8 @@ impl<O, E> fmt::Debug for Target<O, E> {
 pub(super) trait WireCache: ExpiringCache<Vec<u8>, Vec<u8>> {
     /// Commands that failed so far.
     fn errors(&self) -> u64;
+    /// The first failure, in words.
+    fn first_error(&self) -> Option<String>;
 }
 
 /// What the measurements see: keys and values as wire bytes on the server. Without a server
@@ -96,14 +129,14 @@ pub(super) trait WireCache: ExpiringCache<Vec<u8>, Vec<u8>> {
 /// Its cache's failures are added to the target's when it is dropped.
 pub(super) struct WireEntries<K, V, W: WireCache> {
     inner: Option<W>,
-    failures: Arc<AtomicU64>,
+    failures: Arc<Failures>,
     _types: PhantomData<fn(K) -> V>,
 }
 
 impl<K, V, W: WireCache> WireEntries<K, V, W> {
     fn cache(&self) -> Option<&W> {
         if self.inner.is_none() {
-            self.failures.fetch_add(1, Ordering::Relaxed);
+            self.failures.add(1, || None);
         }
         self.inner.as_ref()
     }
@@ -114,7 +147,9 @@ impl<K: Key, V: Value, W: WireCache> ExpiringCache<K, V> for WireEntries<K, V, W
         let bytes = self.cache()?.get_ex(&key.to_wire())?;
         let value = V::from_wire(bytes);
         if value.is_none() {
-            self.failures.fetch_add(1, Ordering::Relaxed);
+            self.failures.add(1, || {
+                Some("a value read back that is not of its type".to_owned())
+            });
         }
         value
     }
@@ -144,7 +179,60 @@ impl<K: Key, V: Value, W: WireCache> ExpiringCache<K, V> for WireEntries<K, V, W
 impl<K, V, W: WireCache> Drop for WireEntries<K, V, W> {
     fn drop(&mut self) {
         if let Some(c) = &self.inner {
-            self.failures.fetch_add(c.errors(), Ordering::Relaxed);
+            self.failures.add(c.errors(), || c.first_error());
+        }
+    }
+}
+
+/// A server call's timeout from the command line: seconds, more than 0 and at most an hour.
+pub(super) fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!("{s:?}: give seconds, more than 0 and at most 3600")),
+    }
+}
+
+/// `url` with its password (or a user part without one, which some servers read as the
+/// password) replaced by `***`: URLs are printed in errors and the report.
+pub(super) fn redacted(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority = rest.find(['/', '?', '#']).map_or(rest, |i| &rest[..i]);
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let user = authority[..at].split_once(':').map_or("", |(user, _)| user);
+    format!("{}{user}:***{}", &url[..scheme_end], &rest[at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_never_shown() {
+        for (url, shown) in [
+            ("redis://:hunter2@db:6379/15", "redis://:***@db:6379/15"),
+            ("redis://app:hunter2@db/0", "redis://app:***@db/0"),
+            ("redis://hunter2@db/0", "redis://:***@db/0"),
+            ("redis://db:6379/0", "redis://db:6379/0"),
+            ("db:6379", "db:6379"),
+            ("rediss://a:b@c@d/0", "rediss://a:***@d/0"),
+        ] {
+            assert_eq!(redacted(url), shown);
+            assert!(!redacted(url).contains("hunter2"));
+        }
+    }
+
+    #[test]
+    fn timeouts_are_seconds_within_an_hour() {
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["0", "-1", "nan", "inf", "3601", "x"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
         }
     }
 }

@@ -36,7 +36,8 @@
 //! item of the server, expired ones not yet reclaimed included — give the cache a server of its
 //! own. No count is enforced: memcached bounds memory (`-m`), not entries. The contract has no
 //! error channel, so a failed command is a miss for `get_ex` and a dropped write for `set_ex`;
-//! every failure is counted ([`MemcachedCache::errors`]), and a key of more than 250 bytes or
+//! every failure is counted ([`MemcachedCache::errors`], the first one kept:
+//! [`MemcachedCache::first_error`]), and a key of more than 250 bytes or
 //! holding a space or a control character is one (the text protocol cannot carry it).
 
 use std::fmt;
@@ -103,6 +104,7 @@ pub struct MemcachedCache<K, V, C: Clock = SystemClock> {
     idle: Mutex<Vec<Conn>>,
     clock: C,
     errors: AtomicU64,
+    first_error: Mutex<Option<String>>,
     _types: PhantomData<fn(K) -> V>,
 }
 
@@ -125,6 +127,7 @@ impl<K, V, C: Clock> MemcachedCache<K, V, C> {
             idle: Mutex::new(vec![conn]),
             clock,
             errors: AtomicU64::new(0),
+            first_error: Mutex::new(None),
             _types: PhantomData,
         })
     }
@@ -197,8 +200,21 @@ impl<K, V, C: Clock> MemcachedCache<K, V, C> {
         Ok(answer)
     }
 
-    fn failed(&self, n: u64) {
+    /// The first failure, in words (`None` if nothing failed).
+    pub fn first_error(&self) -> Option<String> {
+        self.first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts `n` failures, keeping the first one's description.
+    fn failed(&self, n: u64, what: impl FnOnce() -> String) {
         self.errors.fetch_add(n, Ordering::Relaxed);
+        self.first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(what);
     }
 
     /// Appends the command that stores `value` under `key` for `ttl` to `cmd`; `false` (and a
@@ -210,7 +226,7 @@ impl<K, V, C: Clock> MemcachedCache<K, V, C> {
     {
         let key = key.to_bytes();
         if !proto::is_valid_key(&key) {
-            self.failed(1);
+            self.failed(1, || bad_key(&key));
             return false;
         }
         if ttl.is_zero() {
@@ -248,6 +264,16 @@ fn exptime(ttl: Duration, unix_now: u64) -> u32 {
         return u32::try_from(secs).unwrap_or(0);
     }
     u32::try_from(unix_now.saturating_add(secs)).unwrap_or(0)
+}
+
+/// A key the text protocol cannot carry, described by its length and first bytes.
+fn bad_key(key: &[u8]) -> String {
+    let shown = String::from_utf8_lossy(&key[..key.len().min(40)]).into_owned();
+    format!(
+        "a key the text protocol cannot carry ({} bytes, {shown:?}…): at most 250 bytes, no \
+         space or control character",
+        key.len()
+    )
 }
 
 fn unix_now() -> u64 {
@@ -343,18 +369,20 @@ where
         let now = self.clock.now();
         let key = key.to_bytes();
         if !proto::is_valid_key(&key) {
-            self.failed(1);
+            self.failed(1, || bad_key(&key));
             return None;
         }
         let stored = match self.on_connection(|c| c.get(&key)) {
             Ok(s) => s?,
-            Err(_) => {
-                self.failed(1);
+            Err(e) => {
+                self.failed(1, || format!("get: {e}"));
                 return None;
             }
         };
         let Some((dl, value)) = decode::<V>(stored) else {
-            self.failed(1);
+            self.failed(1, || {
+                "get: a stored value this cache did not write".to_owned()
+            });
             return None;
         };
         is_live(dl, now).then_some(value)
@@ -365,14 +393,12 @@ where
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
         let mut cmd = Vec::new();
         if self.store_command(&mut cmd, &key, &value, ttl)
-            && self
-                .on_connection(|c| {
-                    c.send(&cmd)?;
-                    Self::read_stored(c, 1)
-                })
-                .is_err()
+            && let Err(e) = self.on_connection(|c| {
+                c.send(&cmd)?;
+                Self::read_stored(c, 1)
+            })
         {
-            self.failed(1);
+            self.failed(1, || format!("set: {e}"));
         }
     }
 
@@ -385,14 +411,12 @@ where
             n += usize::from(self.store_command(&mut cmd, key, value, *ttl));
         }
         if n > 0
-            && self
-                .on_connection(|c| {
-                    c.send(&cmd)?;
-                    Self::read_stored(c, n)
-                })
-                .is_err()
+            && let Err(e) = self.on_connection(|c| {
+                c.send(&cmd)?;
+                Self::read_stored(c, n)
+            })
         {
-            self.failed(n as u64);
+            self.failed(n as u64, || format!("a batch of {n} sets: {e}"));
         }
     }
 
@@ -400,8 +424,8 @@ where
     fn resident_len(&self) -> usize {
         match self.server_stats() {
             Ok(s) => usize::try_from(s.curr_items).unwrap_or(usize::MAX),
-            Err(_) => {
-                self.failed(1);
+            Err(e) => {
+                self.failed(1, || format!("stats: {e}"));
                 0
             }
         }

@@ -28,8 +28,16 @@
 //! connection's database, expired ones not yet reclaimed included — give the cache a database
 //! of its own. No capacity is enforced: Redis bounds memory with `maxmemory`, not a count, and
 //! the adapter sets none. The contract has no error channel, so a failed command is a miss for
-//! `get_ex` and a dropped write for `set_ex`; every failure is counted ([`RedisCache::errors`])
-//! and the connection it happened on is dropped (a new one is opened on the next call).
+//! `get_ex` and a dropped write for `set_ex`; every failure is counted ([`RedisCache::errors`],
+//! the first one kept: [`RedisCache::first_error`]) and the connection it happened on is
+//! dropped (a new one is opened on the next call).
+//!
+//! # Timeouts
+//!
+//! Every connect, write and read has a timeout ([`DEFAULT_TIMEOUT`], or the one given to
+//! [`RedisCache::connect_with`]): a server that accepts connections and never answers ends the
+//! call with a counted failure, not a hang. (A reply is read by the `redis` crate, which
+//! buffers it as it arrives, with no bound on its size.)
 //!
 //! # Threads
 //!
@@ -50,6 +58,9 @@ pub use server::LocalRedis;
 use ::redis::{Client, Cmd, Connection, FromRedisValue, RedisResult, ToRedisArgs, Value};
 use cache_core::{Clock, Deadline, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
 
+/// How long one call to the server (connect, a write, a read) may take by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The longest expiry handed to Redis; longer TTLs are stored without one (our deadline still
 /// decides `get_ex`).
 const LONGEST_PX: Duration = Duration::from_secs(100 * 365 * 86_400);
@@ -61,7 +72,9 @@ pub struct RedisCache<K, V, C: Clock = SystemClock> {
     /// for each other's round trips.
     idle: Mutex<Vec<Connection>>,
     clock: C,
+    timeout: Duration,
     errors: AtomicU64,
+    first_error: Mutex<Option<String>>,
     _types: PhantomData<fn(K) -> V>,
 }
 
@@ -73,15 +86,24 @@ impl<K, V> RedisCache<K, V, SystemClock> {
 }
 
 impl<K, V, C: Clock> RedisCache<K, V, C> {
-    /// A cache on the server at `url`, on `clock`. Fails if the server cannot be reached now.
+    /// A cache on the server at `url`, on `clock`, with [`DEFAULT_TIMEOUT`]. Fails if the server
+    /// cannot be reached now.
     pub fn connect_with_clock(url: &str, clock: C) -> RedisResult<Self> {
+        Self::connect_with(url, clock, DEFAULT_TIMEOUT)
+    }
+
+    /// A cache on the server at `url`, on `clock`, each connect, write and read bounded by
+    /// `timeout` (not zero). Fails if the server cannot be reached now.
+    pub fn connect_with(url: &str, clock: C, timeout: Duration) -> RedisResult<Self> {
         let client = Client::open(url)?;
-        let conn = client.get_connection()?;
+        let conn = open(&client, timeout)?;
         Ok(RedisCache {
             client,
             idle: Mutex::new(vec![conn]),
             clock,
+            timeout,
             errors: AtomicU64::new(0),
+            first_error: Mutex::new(None),
             _types: PhantomData,
         })
     }
@@ -90,6 +112,23 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
     /// dropped its write).
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
+    }
+
+    /// The first failure, in words (`None` if nothing failed).
+    pub fn first_error(&self) -> Option<String> {
+        self.first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts `n` failures, keeping the first one's description.
+    fn failed(&self, n: u64, what: impl FnOnce() -> String) {
+        self.errors.fetch_add(n, Ordering::Relaxed);
+        self.first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(what);
     }
 
     /// Deletes every key of the connection's database (`FLUSHDB`): for a database the cache has
@@ -152,7 +191,7 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
             .pop();
         let mut conn = match idle {
             Some(c) => c,
-            None => self.client.get_connection()?,
+            None => open(&self.client, self.timeout)?,
         };
         let answer = f(&mut conn)?;
         self.idle
@@ -176,7 +215,7 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
             return Some(del);
         }
         let Some(stored) = encode(deadline(self.clock.now(), ttl), value) else {
-            self.errors.fetch_add(1, Ordering::Relaxed);
+            self.failed(1, || "a value that is not one Redis argument".to_owned());
             return None;
         };
         let mut set = ::redis::cmd("SET");
@@ -191,17 +230,51 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
     /// built (the key's and value's `ToRedisArgs` ran) before, and the answer is decoded into
     /// `V` after, so the user's code never runs while a lock is held.
     fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Option<T> {
-        let answer = self.direct(cmd);
-        if answer.is_err() {
-            self.errors.fetch_add(1, Ordering::Relaxed);
+        match self.direct(cmd) {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                self.failed(1, || command_failed(cmd, &e, self.timeout));
+                None
+            }
         }
-        answer.ok()
     }
 
     /// Runs a command that answers with a number, e.g. `DBSIZE`.
     fn number(&self, name: &str) -> Option<u64> {
         self.query(&::redis::cmd(name))
     }
+}
+
+/// A new connection, every call on it bounded by `timeout`.
+fn open(client: &Client, timeout: Duration) -> RedisResult<Connection> {
+    let conn = client.get_connection_with_timeout(timeout)?;
+    conn.set_read_timeout(Some(timeout))?;
+    conn.set_write_timeout(Some(timeout))?;
+    Ok(conn)
+}
+
+/// Why a call failed, in words: a timeout says so, with the timeout (the operating system's
+/// own words for it are "Resource temporarily unavailable").
+pub fn error_text(e: &::redis::RedisError, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("no answer within {timeout:?}")
+    } else {
+        e.to_string()
+    }
+}
+
+/// "GET: no answer within 1s": the command's name (never its arguments, which may be large)
+/// and why.
+fn command_failed(cmd: &Cmd, e: &::redis::RedisError, timeout: Duration) -> String {
+    let name = cmd
+        .args_iter()
+        .next()
+        .and_then(|a| match a {
+            ::redis::Arg::Simple(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "a command".to_owned());
+    format!("{name}: {}", error_text(e, timeout))
 }
 
 /// A server's memory, from `INFO memory`.
@@ -291,7 +364,9 @@ where
         let (dl, value) = match decode::<V>(stored?) {
             Some(found) => found,
             None => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
+                self.failed(1, || {
+                    "GET: a stored value this cache did not write".to_owned()
+                });
                 return None;
             }
         };
@@ -315,8 +390,15 @@ where
             }
         }
         let commands = pipe.cmd_iter().count() as u64;
-        if commands > 0 && self.on_connection(|c| pipe.query::<()>(c)).is_err() {
-            self.errors.fetch_add(commands, Ordering::Relaxed);
+        if commands > 0
+            && let Err(e) = self.on_connection(|c| pipe.query::<()>(c))
+        {
+            self.failed(commands, || {
+                format!(
+                    "a pipeline of {commands} sets: {}",
+                    error_text(&e, self.timeout)
+                )
+            });
         }
     }
 
