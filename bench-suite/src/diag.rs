@@ -1,6 +1,6 @@
 //! Diagnostics on stderr that never panic: `eprintln!` panics when stderr cannot be written (a
 //! full disk behind `2> file`, `2>/dev/full`), which ends the program with exit code 101 and a
-//! panic message. [`line`] (and the [`say!`](crate::say) macro) ends it with [`EXIT_IO`]
+//! panic message. [`line()`](fn@line) (and the [`say!`](crate::say) macro) ends it with [`EXIT_IO`]
 //! instead, silently: there is nowhere left to say anything.
 
 use std::fmt;
