@@ -1,6 +1,6 @@
 //! `cachebench trace FILE`: a user's own trace, replayed like the report's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -92,6 +92,43 @@ fn parse_capacities(s: &str) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// The trace's name in tables, file names and the default folder: the file's name without
+/// `.gz` and its last extension (`oltp.lis.gz` → `oltp`; `a.one.txt` → `a.one`), in letters,
+/// digits, `-`, `_` and `.`, never hidden and never empty. When a character had to be
+/// replaced, a hash of the original name is appended, so that two different file names never
+/// give the same name.
+fn trace_name(file: &Path) -> String {
+    let full = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bare = full.strip_suffix(".gz").unwrap_or(&full);
+    let stem = match bare.rfind('.') {
+        Some(i) if i > 0 => &bare[..i],
+        _ => bare,
+    };
+    let kept: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let kept = kept.trim_start_matches('.');
+    if kept == stem && !kept.is_empty() {
+        return kept.to_owned();
+    }
+    let mut h: u32 = 0x811c_9dc5;
+    for b in full.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    let kept = if kept.is_empty() { "trace" } else { kept };
+    format!("{kept}-{h:08x}")
+}
+
 pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
     let capacities = parse_capacities(&args.capacities)?;
     if let Some(t) = args.ttl {
@@ -105,23 +142,7 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
     }
     let largest = capacities.iter().copied().max().unwrap_or(0);
     let (strategies, _) = choose(registry, &args.strategies, Servers::LeftOut, largest)?;
-    let name: String = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "trace".to_owned())
-        .split('.')
-        .next()
-        .unwrap_or("trace")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = trace_name(&args.file);
     // Its own folder by default, beside the report's: a result set is a folder of its own.
     let (out, why) = match &args.out {
         Some(dir) => (dir.clone(), "--out"),
@@ -164,4 +185,38 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
         shown.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `.hidden.gz` gave an empty name; `a.one.txt` and `a.two.txt` gave the same one.
+    #[test]
+    fn trace_names_are_never_empty_hidden_or_shared_by_two_files() {
+        let name = |f: &str| trace_name(Path::new(f));
+        assert_eq!(name("/x/oltp.lis.gz"), "oltp");
+        assert_eq!(name("web07.trace"), "web07");
+        assert_eq!(name("a.one.txt"), "a.one");
+        assert_ne!(name("a.one.txt"), name("a.two.txt"));
+        for odd in [
+            ".hidden.gz",
+            ".hidden",
+            "..",
+            "",
+            "über.txt",
+            "a b.txt",
+            "a_b.txt",
+        ] {
+            let n = name(odd);
+            assert!(!n.is_empty() && !n.starts_with('.'), "{odd:?} → {n:?}");
+            assert!(
+                n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')),
+                "{odd:?} → {n:?}"
+            );
+        }
+        assert_ne!(name("a b.txt"), name("a_b.txt"));
+        assert_ne!(name(".hidden.gz"), name(".other.gz"));
+    }
 }
