@@ -130,10 +130,31 @@ fn the_quick_report_writes_every_file_and_they_parse() {
     assert_eq!(row("ttlfifo", "maintain")["resident_entries"], 0);
     assert_eq!(row("moka", "write")["clock"], "real_time");
     let hits = json["hit_ratio"].as_array().unwrap();
-    assert!(
-        hits.iter()
-            .all(|h| (0.0..=1.0).contains(&h["hit_ratio"].as_f64().unwrap()))
-    );
+    // Every cell is a ratio, or not measured with the reason (never a silent gap).
+    assert!(hits.iter().all(|h| match h["hit_ratio"].as_f64() {
+        Some(r) => (0.0..=1.0).contains(&r) && h["not_measured"].is_null(),
+        None => h["not_measured"].as_str().is_some_and(|w| w.contains("capacity")),
+    }));
+    // A strategy whose eviction's cost grows with capacity (declared in the registry) is not
+    // replayed above its limit: the cell says so in the JSON, the CSV and the Markdown.
+    let limited: Vec<&str> = hits
+        .iter()
+        .filter(|h| h["hit_ratio"].is_null())
+        .map(|h| h["strategy"].as_str().unwrap())
+        .collect();
+    for s in &limited {
+        let why = Registry::ours()
+            .require(s)
+            .unwrap()
+            .replays_at(usize::MAX)
+            .unwrap_err();
+        assert!(read(&dir, "hit_ratio.csv").contains(&why), "{s}: {why}");
+        assert!(
+            read(&dir, "report.md").contains(&format!("*not measured* for {s}: {why}")),
+            "{s}"
+        );
+    }
+    assert!(limited.contains(&"stretto"), "quick capacities reach 2500: {limited:?}");
     assert!(!json["advice"].as_array().unwrap().is_empty());
 
     let md = read(&dir, "report.md");

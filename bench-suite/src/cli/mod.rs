@@ -101,6 +101,10 @@ struct ReportArgs {
     /// No progress bars on stderr.
     #[arg(long)]
     no_progress: bool,
+    /// Print where the time went on stderr at the end: each section, and each strategy within
+    /// it (also in report.json's environment).
+    #[arg(long)]
+    timings: bool,
 }
 
 /// The `--strategies` options take the registry's names; clap lists them in `--help` and in
@@ -409,6 +413,12 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
         emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     } else {
         emit(&report.markdown())?;
+    }
+    if args.timings {
+        for t in &report.environment.timings {
+            let indent = if t.strategy == "all" { "" } else { "  " };
+            crate::say!("{indent}{:>7.1} s  {} {}", t.secs, t.section, t.strategy);
+        }
     }
     let shown = std::fs::canonicalize(&out).unwrap_or(out);
     crate::say!("wrote {} files to {} ({why})", files.len(), shown.display());

@@ -310,7 +310,7 @@ pub fn in_child(
 
 /// Measures one row `(strategy or FLOOR, shape, entries)`; the report passes a runner that
 /// uses a fresh process per row.
-pub type Runner<'a> = &'a dyn Fn(&str, &str, usize) -> Result<FootprintRow>;
+pub type Runner<'a> = &'a (dyn Fn(&str, &str, usize) -> Result<FootprintRow> + Sync);
 
 /// The footprint section: which sizes it measures, and the rows.
 #[derive(Debug, Clone, Serialize)]
@@ -321,31 +321,71 @@ pub struct Footprint {
 
 impl Footprint {
     /// Measures every strategy at every size of `entries`, both shapes, with the floor first.
+    ///
+    /// Rows run on the machine's cores at once: each is a process of its own (the report's
+    /// runner), whose allocator count and resident set are its own. The rows of one cache
+    /// server run one after another, as they measure the same server's memory.
     pub fn run(
         strategies: &[Strategy],
         entries: &[usize],
         runner: Runner<'_>,
         progress: &Progress,
     ) -> Result<Footprint> {
-        let mut rows = Vec::new();
         let bar = progress.bar(
             "footprint",
             (entries.len() * SHAPES.len() * (strategies.len() + 1)) as u64,
         );
+        let mut jobs: Vec<(Option<&Strategy>, &str, usize)> = Vec::new();
         for &n in entries {
             for shape in SHAPES {
-                let floor = runner(FLOOR, shape, n)?;
-                bar.inc(1);
-                let payload = floor.bytes_per_entry;
-                rows.push(floor);
-                for s in strategies {
-                    rows.push(runner(s.name(), shape, n)?.with_payload(payload));
-                    bar.inc(1);
-                }
+                jobs.push((None, shape, n));
+                jobs.extend(strategies.iter().map(|s| (Some(s), shape, n)));
             }
         }
+        // One lane per server (its rows in order), one per other row.
+        let mut lanes: Vec<Vec<usize>> = Vec::new();
+        for (i, (s, ..)) in jobs.iter().enumerate() {
+            let server = s.filter(|s| s.external().is_some()).map(|s| s.name());
+            let lane = server.and_then(|name| {
+                lanes
+                    .iter()
+                    .position(|l| jobs[l[0]].0.map(Strategy::name) == Some(name))
+            });
+            match lane {
+                Some(l) => lanes[l].push(i),
+                None => lanes.push(vec![i]),
+            }
+        }
+        let measured = super::parallel(lanes.len(), |l| {
+            lanes[l]
+                .iter()
+                .map(|&i| {
+                    let (s, shape, n) = jobs[i];
+                    let name = s.map_or(FLOOR, Strategy::name);
+                    let row = progress.time("footprint", name, || runner(name, shape, n));
+                    bar.inc(1);
+                    (i, row)
+                })
+                .collect::<Vec<_>>()
+        });
+        let mut rows: Vec<Option<Result<FootprintRow>>> = (0..jobs.len()).map(|_| None).collect();
+        for (i, row) in measured.into_iter().flatten() {
+            rows[i] = Some(row);
+        }
         bar.finish_and_clear();
-        Ok(Footprint { footprint: rows })
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut payload = 0.0;
+        for ((s, ..), row) in jobs.iter().zip(rows) {
+            let row = row.ok_or_else(|| Error::Measurement("a footprint row was lost".into()))??;
+            match s {
+                None => {
+                    payload = row.bytes_per_entry;
+                    out.push(row);
+                }
+                Some(_) => out.push(row.with_payload(payload)),
+            }
+        }
+        Ok(Footprint { footprint: out })
     }
 
     /// The largest article-shape row of `strategy`.

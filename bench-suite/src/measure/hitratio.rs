@@ -114,12 +114,14 @@ pub struct HitRow {
     pub capacity: usize,
     /// Capacity in percent of the key space.
     pub capacity_pct: f64,
-    /// Hits ÷ measured requests.
-    pub hit_ratio: f64,
-    /// Hits among the measured requests.
-    pub hits: u64,
+    /// Hits ÷ measured requests; `None` when not measured.
+    pub hit_ratio: Option<f64>,
+    /// Hits among the measured requests; `None` when not measured.
+    pub hits: Option<u64>,
     /// Measured requests.
     pub requests: u64,
+    /// Why the cell was not measured (the strategy's declared limit), if it was not.
+    pub not_measured: Option<String>,
 }
 
 /// Runs `stream` through `strategy` at `capacity` in `regime`; returns the hits among the
@@ -193,16 +195,25 @@ impl HitRatio {
         // Replays on the machine's cores: their figures do not depend on time.
         let rows = super::parallel(jobs.len(), |i| {
             let (regime, s, capacity, capacity_pct) = jobs[i];
-            let hits = replay(s, capacity, cfg, regime, &stream);
+            let (hits, not_measured) = match s.replays_at(capacity) {
+                Ok(()) => {
+                    let hits = progress.time("hit ratio", s.name(), || {
+                        replay(s, capacity, cfg, regime, &stream)
+                    });
+                    (Some(hits), None)
+                }
+                Err(why) => (None, Some(why)),
+            };
             bar.inc(1);
             HitRow {
                 strategy: s.name(),
                 regime,
                 capacity,
                 capacity_pct,
-                hit_ratio: hits as f64 / cfg.requests.max(1) as f64,
+                hit_ratio: hits.map(|h| h as f64 / cfg.requests.max(1) as f64),
                 hits,
                 requests: cfg.requests,
+                not_measured,
             }
         });
         bar.finish_and_clear();
@@ -236,7 +247,7 @@ impl HitRatio {
             .map(|s| {
                 let pts = self
                     .of(regime, s)
-                    .map(|h| (h.capacity_pct, h.hit_ratio))
+                    .filter_map(|h| Some((h.capacity_pct, h.hit_ratio?)))
                     .collect();
                 Series::new(s, pts)
             })
@@ -284,6 +295,7 @@ impl Section for HitRatio {
                 self.servers.join(", ")
             );
         }
+        not_measured_note(o, self.hit_ratio.iter().map(|h| (h.strategy, &h.not_measured)));
         for regime in Regime::ALL {
             let mut t = Table::new(
                 std::iter::once("strategy".to_owned())
@@ -292,7 +304,10 @@ impl Section for HitRatio {
             for s in self.strategies() {
                 t.row(
                     std::iter::once(s.to_owned())
-                        .chain(self.of(regime, s).map(|h| f3(h.hit_ratio))),
+                        .chain(
+                            self.of(regime, s)
+                                .map(|h| h.hit_ratio.map_or_else(|| NOT_MEASURED.to_owned(), f3)),
+                        ),
                 );
             }
             let name = regime.label();
@@ -316,6 +331,25 @@ impl Section for HitRatio {
             ));
         }
         Ok(out)
+    }
+}
+
+/// What a table shows where a cell was not measured.
+pub(crate) const NOT_MEASURED: &str = "not measured";
+
+/// One line per strategy with cells not measured, saying why.
+pub(crate) fn not_measured_note<'a>(
+    o: &mut String,
+    cells: impl Iterator<Item = (&'static str, &'a Option<String>)>,
+) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (s, why) in cells {
+        if let Some(why) = why
+            && !seen.contains(&s)
+        {
+            seen.push(s);
+            let _ = writeln!(o, "*{NOT_MEASURED}* for {s}: {why}.\n");
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use cache_core::ManualClock;
 use serde::Serialize;
 
+use super::hitratio::{NOT_MEASURED, not_measured_note};
 use super::parallel;
 use crate::error::{Error, Result};
 use crate::format::{f2, percent};
@@ -108,10 +109,12 @@ pub struct TraceRow {
     pub capacity: usize,
     /// Requests replayed.
     pub requests: u64,
-    /// Hits among them.
-    pub hits: u64,
-    /// Hits ÷ requests.
-    pub hit_ratio: f64,
+    /// Hits among them; `None` when not measured.
+    pub hits: Option<u64>,
+    /// Hits ÷ requests; `None` when not measured.
+    pub hit_ratio: Option<f64>,
+    /// Why the cell was not measured (the strategy's declared limit), if it was not.
+    pub not_measured: Option<String>,
 }
 
 /// Replays `trace` on `strategy` at `capacity`, cache-aside; returns the hits. A strategy that
@@ -142,15 +145,20 @@ pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceCo
     hits
 }
 
-fn row(trace: &Trace, strategy: &'static str, capacity: usize, hits: u64) -> TraceRow {
+fn row(trace: &Trace, strategy: &'static str, capacity: usize, hits: Result<u64, String>) -> TraceRow {
     let requests = trace.requests.len() as u64;
+    let (hits, not_measured) = match hits {
+        Ok(h) => (Some(h), None),
+        Err(why) => (None, Some(why)),
+    };
     TraceRow {
         trace: trace.name.clone(),
         strategy,
         capacity,
         requests,
         hits,
-        hit_ratio: hits as f64 / requests.max(1) as f64,
+        hit_ratio: hits.map(|h| h as f64 / requests.max(1) as f64),
+        not_measured,
     }
 }
 
@@ -160,6 +168,7 @@ fn replay_trace(
     capacities: &[usize],
     strategies: &[Strategy],
     cfg: &TraceConfig,
+    progress: &Progress,
 ) -> Vec<TraceRow> {
     let jobs: Vec<(Option<&Strategy>, usize)> = strategies
         .iter()
@@ -172,14 +181,23 @@ fn replay_trace(
         .is_none()
         .then(|| opt::next_uses(&trace.requests));
     let mut rows: Vec<TraceRow> = parallel(jobs.len(), |i| match jobs[i] {
-        (Some(s), c) => Some(row(trace, s.name(), c, replay(s, trace, c, cfg))),
-        (None, c) => next.as_ref().map(|n| row(trace, OPT, c, opt::hits(n, c))),
+        (Some(s), c) => Some(row(
+            trace,
+            s.name(),
+            c,
+            s.replays_at(c)
+                .map(|()| progress.time("traces", s.name(), || replay(s, trace, c, cfg))),
+        )),
+        (None, c) => next.as_ref().map(|n| {
+            let hits = progress.time("traces", OPT, || opt::hits(n, c));
+            row(trace, OPT, c, Ok(hits))
+        }),
     })
     .into_iter()
     .flatten()
     .collect();
     let bound = (trace.compulsory_bound() * trace.requests.len() as f64).round() as u64;
-    rows.extend(capacities.iter().map(|&c| row(trace, BOUND, c, bound)));
+    rows.extend(capacities.iter().map(|&c| row(trace, BOUND, c, Ok(bound))));
     rows
 }
 
@@ -214,7 +232,7 @@ impl TraceHitRatio {
         let mut rows = Vec::new();
         for (t, caps, _) in traces {
             bar.set_message(t.name.clone());
-            rows.extend(replay_trace(t, caps, &bounded, cfg));
+            rows.extend(replay_trace(t, caps, &bounded, cfg, progress));
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -271,7 +289,7 @@ impl TraceHitRatio {
                     .trace_hit_ratio
                     .iter()
                     .filter(|r| r.strategy == s)
-                    .map(|r| r.hit_ratio)
+                    .filter_map(|r| r.hit_ratio)
                     .collect();
                 (s, v.iter().sum::<f64>() / v.len().max(1) as f64, v.len())
             })
@@ -289,7 +307,10 @@ impl TraceHitRatio {
                 .map(|c| {
                     self.cells(trace, s)
                         .find(|r| r.capacity == *c)
-                        .map_or("–".to_owned(), |r| percent(100.0 * r.hit_ratio, 2))
+                        .map_or("–".to_owned(), |r| {
+                            r.hit_ratio
+                                .map_or_else(|| NOT_MEASURED.to_owned(), |h| percent(100.0 * h, 2))
+                        })
                 })
                 .collect();
             t.row(std::iter::once(s.to_owned()).chain(cells));
@@ -304,7 +325,7 @@ impl TraceHitRatio {
             .map(|s| {
                 let pts = self
                     .cells(trace, s)
-                    .map(|r| (r.capacity as f64, 100.0 * r.hit_ratio))
+                    .filter_map(|r| Some((r.capacity as f64, 100.0 * r.hit_ratio?)))
                     .collect();
                 let mut series = Series::new(s, pts);
                 series.dashed = s == OPT || s == BOUND;
@@ -342,6 +363,12 @@ impl Section for TraceHitRatio {
              request misses, whatever the capacity (it is also what a strategy without a \
              bound, left out here, reaches). Hit ratio in percent.\n"
         );
+        not_measured_note(
+            o,
+            self.trace_hit_ratio
+                .iter()
+                .map(|r| (r.strategy, &r.not_measured)),
+        );
         for (name, requests, distinct, format) in &self.traces {
             let _ = write!(
                 o,
@@ -356,7 +383,9 @@ impl Section for TraceHitRatio {
         }
         let _ = write!(
             o,
-            "Mean over every (trace, capacity) cell of this run:\n\n{t}"
+            "Mean over every (trace, capacity) cell of this run that measured the strategy (the \
+             *cells* column: fewer for a strategy with cells not measured, whose mean is then \
+             over other traces and capacities than the others'):\n\n{t}"
         );
     }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::progress::Timing;
 use crate::strategies::Strategy;
 
 /// The machine and the run.
@@ -27,6 +28,9 @@ pub struct Environment {
     pub allocator: &'static str,
     /// Build profile.
     pub profile: &'static str,
+    /// Where the time went: each section, and each strategy within it (`--timings` prints
+    /// them).
+    pub timings: Vec<Timing>,
 }
 
 /// The crates every run records, whatever the strategies.
@@ -67,6 +71,7 @@ impl Environment {
             } else {
                 "release"
             },
+            timings: Vec::new(),
         }
     }
 }

@@ -214,16 +214,24 @@ pub fn run(
             })?;
         }
     }
-    let fp = Footprint::run(s, &cfg.footprint_entries, footprint, progress)?;
-    let retention = Retention::run(s, &cfg.retention, progress);
-    let hit_ratio = HitRatio::run(s, &cfg.hit_ratio, progress)?;
-    let traces = TraceHitRatio::run(s, &traces, &cfg.traces, progress);
-    let scenario = Scenario::run(s, &fp, &retention, progress);
+    let p = progress;
+    let fp = p.time("footprint", "all", || {
+        Footprint::run(s, &cfg.footprint_entries, footprint, p)
+    })?;
+    let retention = p.time("retention", "all", || Retention::run(s, &cfg.retention, p));
+    let hit_ratio = p.time("hit ratio", "all", || HitRatio::run(s, &cfg.hit_ratio, p))?;
+    let traces = p.time("traces", "all", || {
+        TraceHitRatio::run(s, &traces, &cfg.traces, p)
+    });
+    let scenario = p.time("scenario", "all", || Scenario::run(s, &fp, &retention, p));
     refuse_failed_servers(s)?;
     let advice = Advice::derive(s, &fp, &retention, &scenario, &traces);
     Ok(Report {
         schema_version: 1,
-        environment: Environment::now(s, started.elapsed().as_secs_f64(), started_unix),
+        environment: Environment {
+            timings: p.timings(),
+            ..Environment::now(s, started.elapsed().as_secs_f64(), started_unix)
+        },
         parameters: cfg.clone(),
         footprint: fp,
         retention,
@@ -272,8 +280,9 @@ impl Report {
         let crates: Vec<String> = env.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(
             o,
-            "# cachebench report\n\nRun {} (unix time {}), {} s, {} build on {} with {} logical \
-             CPUs; {}; seed {}{}.\n",
+            "# cachebench report\n\nRun {} (unix time {}), {} s (each section's and strategy's \
+             time: `--timings`, or `environment.timings` in report.json), {} build on {} with {} \
+             logical CPUs; {}; seed {}{}.\n",
             if self.parameters.quick {
                 "`--quick`"
             } else {

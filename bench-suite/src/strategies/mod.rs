@@ -172,6 +172,7 @@ pub struct Strategy {
     buffers_inserts: bool,
     crates: &'static [&'static str],
     capacity_limit: Option<(usize, &'static str)>,
+    replay_limit: Option<(usize, &'static str)>,
     builder: Arc<dyn ErasedBuild>,
 }
 
@@ -190,6 +191,7 @@ impl Strategy {
             buffers_inserts: false,
             crates: &[],
             capacity_limit: None,
+            replay_limit: None,
             builder: Arc::new(builder),
         }
     }
@@ -214,6 +216,27 @@ impl Strategy {
         match self.capacity_limit {
             Some((most, why)) if capacity > most => Err(format!(
                 "capacity {capacity} is over its limit of {most}: {why}"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Declares that the cost of its eviction grows with its capacity, so that a replay (a
+    /// million requests, most of them misses that evict) takes time in proportion to it, and
+    /// the largest capacity replays measure it at, and why: larger cells of the hit-ratio
+    /// tables are shown as not measured, with `why`, rather than taking hours.
+    pub fn eviction_cost_grows_with_capacity(mut self, most: usize, why: &'static str) -> Strategy {
+        self.replay_limit = Some((most, why));
+        self
+    }
+
+    /// `Err` with why when a replay does not measure it at `capacity` (see
+    /// [`Strategy::eviction_cost_grows_with_capacity`]).
+    pub fn replays_at(&self, capacity: usize) -> Result<(), String> {
+        match self.replay_limit {
+            Some((most, why)) if capacity > most => Err(format!(
+                "not measured above capacity {most}: its eviction's cost grows with its \
+                 capacity ({why})"
             )),
             _ => Ok(()),
         }

@@ -335,26 +335,71 @@ pub struct Retention {
 impl Retention {
     /// Runs every workload on every strategy whose reclamation follows the clock, and the
     /// real-time workload on the others.
+    ///
+    /// The runs go in three waves, each after the one before has finished, so that no run's
+    /// figures depend on what runs beside it: (1) the hand-moved clock's runs of strategies
+    /// counted on their own thread, on the machine's cores (time does not enter their figures,
+    /// and each counts its own thread's allocations); (2) the real-time runs of those
+    /// strategies, each on a thread of its own and all at once — they spend their time
+    /// waiting for time to pass, and nothing busy runs beside them; (3) the runs of strategies
+    /// whose memory is counted process-wide (they allocate on threads of their own), one at a
+    /// time, alone.
     pub fn run(strategies: &[Strategy], settings: &RetentionSettings, progress: &Progress) -> Self {
-        let (mut rows, mut samples, mut real_time) = (Vec::new(), Vec::new(), Vec::new());
+        let mut real_time = Vec::new();
         let servers = strategies
             .iter()
             .filter(|s| s.external().is_some())
             .map(Strategy::name)
             .collect();
+        let mut jobs: Vec<(&Strategy, &RetentionConfig)> = Vec::new();
         for s in strategies {
-            let runs: Vec<&RetentionConfig> = match s.reclamation() {
-                Reclamation::FollowsClock => settings.on_manual_clock.iter().collect(),
+            match s.reclamation() {
+                Reclamation::FollowsClock => {
+                    jobs.extend(settings.on_manual_clock.iter().map(|cfg| (s, cfg)));
+                }
                 Reclamation::RealTime { why } => {
                     real_time.push((s.name(), why));
-                    vec![&settings.on_real_time]
+                    jobs.push((s, &settings.on_real_time));
                 }
-            };
-            for cfg in runs {
-                let got = run(s, &Article, cfg, progress);
-                rows.extend(summarise(cfg, &got));
-                samples.extend(got);
             }
+        }
+        let one = |i: usize| {
+            let (s, cfg) = jobs[i];
+            progress.time("retention", s.name(), || run(s, &Article, cfg, progress))
+        };
+        let alone = |i: &usize| jobs[*i].0.alloc_scope() == crate::alloc::Scope::Process;
+        let on_clock = |i: &usize| jobs[*i].1.clock == ClockKind::Manual;
+        let all: Vec<usize> = (0..jobs.len()).collect();
+        let (exclusive, shared): (Vec<usize>, Vec<usize>) = all.into_iter().partition(alone);
+        let (manual, timed): (Vec<usize>, Vec<usize>) = shared.into_iter().partition(on_clock);
+        let mut results: Vec<Option<Vec<Sample>>> = (0..jobs.len()).map(|_| None).collect();
+        for (i, got) in manual
+            .iter()
+            .zip(super::parallel(manual.len(), |k| one(manual[k])))
+        {
+            results[*i] = Some(got);
+        }
+        let concurrent: Vec<Vec<Sample>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = timed
+                .iter()
+                .map(|&i| scope.spawn(move || one(i)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        for (i, got) in timed.iter().zip(concurrent) {
+            results[*i] = Some(got);
+        }
+        for &i in &exclusive {
+            results[i] = Some(one(i));
+        }
+        let (mut rows, mut samples) = (Vec::new(), Vec::new());
+        for ((_, cfg), got) in jobs.iter().zip(results) {
+            let got = got.unwrap_or_default();
+            rows.extend(summarise(cfg, &got));
+            samples.extend(got);
         }
         Retention {
             retention: rows,
