@@ -487,4 +487,39 @@ mod tests {
         // The article's own arithmetic: 700 B × 500 000 × 4 workers × 2 caches = 2.8 GB.
         assert_eq!(memory(700.0, 500_000.0, 8), 2.8e9);
     }
+
+    /// `plan` printed figures after its server had failed (the report refused to).
+    #[test]
+    fn a_plan_whose_server_commands_failed_prints_no_figure() {
+        let args = PlanArgs {
+            valid: Some(500),
+            rate: None,
+            ttl: None,
+            key_bytes: 20,
+            value_bytes: 8,
+            workers: 1,
+            caches: 1,
+            maxlen: None,
+            strategies: Vec::new(),
+            sample: None,
+            seed: 1,
+        };
+        let progress = Progress::hidden();
+        assert!(
+            run(
+                &args,
+                &crate::strategies::failing::with_server(0),
+                &progress
+            )
+            .is_ok()
+        );
+        let refused = run(
+            &args,
+            &crate::strategies::failing::with_server(3),
+            &progress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(refused.contains("ttlfifo: 3 commands"), "{refused}");
+    }
 }

@@ -118,7 +118,9 @@ mod tests {
         let p = Progress::hidden();
         p.time("b", "x", || ());
         p.time("a", "all", || ());
-        p.time("b", "x", || std::thread::sleep(std::time::Duration::from_millis(5)));
+        p.time("b", "x", || {
+            std::thread::sleep(std::time::Duration::from_millis(5))
+        });
         p.time("b", "all", || ());
         let t = p.timings();
         let keys: Vec<(&str, &str)> = t.iter().map(|t| (t.section, t.strategy.as_str())).collect();

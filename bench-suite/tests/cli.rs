@@ -131,9 +131,13 @@ fn the_quick_report_writes_every_file_and_they_parse() {
     assert_eq!(row("moka", "write")["clock"], "real_time");
     let hits = json["hit_ratio"].as_array().unwrap();
     // Every cell is a ratio, or not measured with the reason (never a silent gap).
-    assert!(hits.iter().all(|h| match h["hit_ratio"].as_f64() {
-        Some(r) => (0.0..=1.0).contains(&r) && h["not_measured"].is_null(),
-        None => h["not_measured"].as_str().is_some_and(|w| w.contains("capacity")),
+    assert!(hits.iter().all(|h| {
+        match h["hit_ratio"].as_f64() {
+            Some(r) => (0.0..=1.0).contains(&r) && h["not_measured"].is_null(),
+            None => h["not_measured"]
+                .as_str()
+                .is_some_and(|w| w.contains("capacity")),
+        }
     }));
     // A strategy whose eviction's cost grows with capacity (declared in the registry) is not
     // replayed above its limit: the cell says so in the JSON, the CSV and the Markdown.
@@ -154,7 +158,10 @@ fn the_quick_report_writes_every_file_and_they_parse() {
             "{s}"
         );
     }
-    assert!(limited.contains(&"stretto"), "quick capacities reach 2500: {limited:?}");
+    assert!(
+        limited.contains(&"stretto"),
+        "quick capacities reach 2500: {limited:?}"
+    );
     assert!(!json["advice"].as_array().unwrap().is_empty());
 
     let md = read(&dir, "report.md");

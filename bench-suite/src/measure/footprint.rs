@@ -376,7 +376,8 @@ impl Footprint {
         let mut out = Vec::with_capacity(jobs.len());
         let mut payload = 0.0;
         for ((s, ..), row) in jobs.iter().zip(rows) {
-            let row = row.ok_or_else(|| Error::Measurement("a footprint row was lost".into()))??;
+            let row =
+                row.ok_or_else(|| Error::Measurement("a footprint row was lost".into()))??;
             match s {
                 None => {
                     payload = row.bytes_per_entry;

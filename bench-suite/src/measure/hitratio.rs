@@ -295,7 +295,10 @@ impl Section for HitRatio {
                 self.servers.join(", ")
             );
         }
-        not_measured_note(o, self.hit_ratio.iter().map(|h| (h.strategy, &h.not_measured)));
+        not_measured_note(
+            o,
+            self.hit_ratio.iter().map(|h| (h.strategy, &h.not_measured)),
+        );
         for regime in Regime::ALL {
             let mut t = Table::new(
                 std::iter::once("strategy".to_owned())
@@ -303,11 +306,10 @@ impl Section for HitRatio {
             );
             for s in self.strategies() {
                 t.row(
-                    std::iter::once(s.to_owned())
-                        .chain(
-                            self.of(regime, s)
-                                .map(|h| h.hit_ratio.map_or_else(|| NOT_MEASURED.to_owned(), f3)),
-                        ),
+                    std::iter::once(s.to_owned()).chain(
+                        self.of(regime, s)
+                            .map(|h| h.hit_ratio.map_or_else(|| NOT_MEASURED.to_owned(), f3)),
+                    ),
                 );
             }
             let name = regime.label();

@@ -145,7 +145,12 @@ pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceCo
     hits
 }
 
-fn row(trace: &Trace, strategy: &'static str, capacity: usize, hits: Result<u64, String>) -> TraceRow {
+fn row(
+    trace: &Trace,
+    strategy: &'static str,
+    capacity: usize,
+    hits: Result<u64, String>,
+) -> TraceRow {
     let requests = trace.requests.len() as u64;
     let (hits, not_measured) = match hits {
         Ok(h) => (Some(h), None),

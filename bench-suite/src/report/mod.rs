@@ -351,41 +351,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategies::{External, Registry, ServerBytes};
-
-    /// A server whose commands failed as many times as it holds.
-    struct Failed(u64);
-
-    impl External for Failed {
-        fn ready(&self) -> Result<(), String> {
-            Ok(())
-        }
-        fn counted_by(&self) -> Result<String, String> {
-            Ok("nothing".to_owned())
-        }
-        fn memory(&self, _settled: bool) -> Result<ServerBytes, String> {
-            Ok(ServerBytes { data: 0, rss: None })
-        }
-        fn failures(&self) -> u64 {
-            self.0
-        }
-        fn first_failure(&self) -> Option<String> {
-            (self.0 > 0).then(|| "GET on redis://:***@db/0: timed out".to_owned())
-        }
-        fn child_env(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-    }
-
-    fn with_server(failures: u64) -> Vec<Strategy> {
-        let ours = Registry::ours();
-        vec![
-            ours.require("lru").unwrap(),
-            ours.require("ttlfifo")
-                .unwrap()
-                .external_memory(Failed(failures)),
-        ]
-    }
+    use crate::strategies::failing::with_server;
 
     #[test]
     fn a_run_whose_server_commands_failed_prints_no_figure() {
@@ -399,29 +365,5 @@ mod tests {
                 && refused.contains("no figure was written"),
             "{refused}"
         );
-    }
-
-    /// `plan` printed figures after its server had failed (the report refused to).
-    #[test]
-    fn a_plan_whose_server_commands_failed_prints_no_figure() {
-        let args = crate::plan::PlanArgs {
-            valid: Some(500),
-            rate: None,
-            ttl: None,
-            key_bytes: 20,
-            value_bytes: 8,
-            workers: 1,
-            caches: 1,
-            maxlen: None,
-            strategies: Vec::new(),
-            sample: None,
-            seed: 1,
-        };
-        let progress = Progress::hidden();
-        assert!(crate::plan::run(&args, &with_server(0), &progress).is_ok());
-        let refused = crate::plan::run(&args, &with_server(3), &progress)
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("ttlfifo: 3 commands"), "{refused}");
     }
 }

@@ -11,6 +11,8 @@
 
 mod baseline;
 mod builtin;
+#[cfg(test)]
+pub(crate) mod failing;
 mod memcached;
 mod redis;
 mod server;

@@ -380,10 +380,7 @@ impl Retention {
             results[*i] = Some(got);
         }
         let concurrent: Vec<Vec<Sample>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = timed
-                .iter()
-                .map(|&i| scope.spawn(move || one(i)))
-                .collect();
+            let handles: Vec<_> = timed.iter().map(|&i| scope.spawn(move || one(i))).collect();
             handles
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
