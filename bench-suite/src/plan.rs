@@ -158,12 +158,14 @@ impl Inputs {
     }
 
     /// The footprint sample: `--sample`, or min(maxlen, 100 000), within 1 GiB of keys and
-    /// values.
+    /// values. At least min(maxlen, 1 000): on fewer entries an entry's cost is mostly where
+    /// the cache's tables happen to stand (a table sized for 16 holding 10).
     pub fn sample(&self, asked: Option<usize>) -> Result<usize> {
         let entry = self.key_bytes + self.value_bytes;
         let most = (limits::SAMPLE_BYTES / entry).max(1);
+        let least = (self.maxlen.min(MIN_SAMPLE) as usize).min(most);
         match asked {
-            Some(n) => in_range("--sample", n, 1, most),
+            Some(n) => in_range("--sample", n, least, most),
             None => Ok((self.maxlen.min(100_000) as usize).min(most)),
         }
     }
@@ -174,12 +176,16 @@ impl Inputs {
     }
 }
 
+/// The smallest footprint sample taken (or maxlen, when smaller).
+const MIN_SAMPLE: u64 = 1_000;
+
 /// One strategy's line in the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRow {
     /// The strategy.
     pub strategy: Strategy,
-    /// Measured total bytes per entry for the user's shape.
+    /// Bytes per entry for the user's shape in a full cache of maxlen entries: the measured
+    /// cost of an entry, and the fixed cost of an empty cache spread over maxlen.
     pub bytes_per_entry: f64,
     /// Entries held in steady state, as a fraction of maxlen (measured, scaled run).
     pub held_fraction: f64,
@@ -207,6 +213,13 @@ pub struct Plan {
 /// Memory of `copies` caches holding `entries` entries of `bytes_per_entry`.
 pub fn memory(bytes_per_entry: f64, entries: f64, copies: u64) -> f64 {
     bytes_per_entry * entries * copies as f64
+}
+
+/// Memory of `copies` caches each holding `entries` entries: an entry's measured cost each, and
+/// each cache's fixed cost once (not spread over the sample's entries: with a sample smaller
+/// than maxlen, that multiplied the fixed cost).
+fn caches_memory(fp: &footprint::FootprintRow, entries: f64, copies: u64) -> f64 {
+    (fp.fixed_bytes as f64 + fp.bytes_per_entry * entries) * copies as f64
 }
 
 /// The scaled retention run that measures how full `strategy` gets at the user's ratio of
@@ -280,11 +293,11 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
         let maxlen = inputs.maxlen as f64;
         rows.push(PlanRow {
             strategy: s.clone(),
-            bytes_per_entry: fp.total_bytes_per_entry,
+            bytes_per_entry: caches_memory(&fp, maxlen, 1) / maxlen.max(1.0),
             held_fraction,
             live_fraction,
-            full_bytes: memory(fp.total_bytes_per_entry, maxlen, copies),
-            steady_bytes: memory(fp.total_bytes_per_entry, held_fraction * maxlen, copies),
+            full_bytes: caches_memory(&fp, maxlen, copies),
+            steady_bytes: caches_memory(&fp, held_fraction * maxlen, copies),
             clock: cfg.clock,
         });
     }
@@ -521,5 +534,33 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(refused.contains("ttlfifo: 3 commands"), "{refused}");
+    }
+
+    /// `plan --sample 10` printed steady-state figures 80 times too large: each cache's fixed
+    /// cost was spread over the sample's entries, then multiplied up to maxlen. It is counted
+    /// once per cache, and a sample too small to say what an entry costs is refused.
+    #[test]
+    fn a_caches_fixed_cost_counts_once_and_tiny_samples_are_refused() {
+        let mut fp = footprint::measure_floor(
+            &Strings {
+                key_bytes: 20,
+                value_bytes: 8,
+            },
+            10,
+        );
+        (fp.fixed_bytes, fp.bytes_per_entry) = (8_000, 100.0);
+        assert_eq!(caches_memory(&fp, 1_000.0, 2), 2.0 * (8_000.0 + 100_000.0));
+        let registry = crate::strategies::Registry::ours();
+        let mut a = args();
+        a.sample = Some(10);
+        let err = run(&a, &[registry.require("lru").unwrap()], &Progress::hidden())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--sample must be from 1000"), "{err}");
+        (a.maxlen, a.sample) = (Some(100), Some(100));
+        assert!(
+            Inputs::from_args(&a).unwrap().sample(a.sample).is_ok(),
+            "maxlen is less"
+        );
     }
 }

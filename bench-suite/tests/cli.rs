@@ -313,7 +313,7 @@ fn bad_arguments_are_clear_errors() {
                 "--sample",
                 "10000000",
             ][..],
-            "--sample must be from 1 to",
+            "--sample must be from 20 to",
         ),
         (
             &["plan", "--valid", "10", "--key-bytes", "2"][..],
