@@ -1,4 +1,5 @@
-//! Progress on stderr — one bar per phase, hidden when stderr is not a terminal or when asked —
+//! Progress on stderr — one bar per phase, with the strategy at work and an estimate of the time
+//! left in the phase, hidden when stderr is not a terminal or when asked —
 //! and where the time went: each section's time, and each strategy's within it ([`Timing`]),
 //! for `--timings` and report.json's environment.
 
@@ -52,9 +53,11 @@ impl Progress {
             },
         );
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({elapsed}, about {eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_prefix(phase.to_owned());
         bar

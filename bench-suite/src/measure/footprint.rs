@@ -362,6 +362,7 @@ impl Footprint {
                 .map(|&i| {
                     let (s, shape, n) = jobs[i];
                     let name = s.map_or(FLOOR, Strategy::name);
+                    bar.set_message(format!("{name}/{shape}/{n}"));
                     let row = progress.time("footprint", name, || runner(name, shape, n));
                     bar.inc(1);
                     (i, row)

@@ -195,6 +195,7 @@ impl HitRatio {
         // Replays on the machine's cores: their figures do not depend on time.
         let rows = super::parallel(jobs.len(), |i| {
             let (regime, s, capacity, capacity_pct) = jobs[i];
+            bar.set_message(format!("{s}/{capacity}"));
             let (hits, not_measured) = match s.replays_at(capacity) {
                 Ok(()) => {
                     let hits = progress.time("hit ratio", s.name(), || {
