@@ -38,6 +38,8 @@
 
 #[cfg(feature = "cached")]
 mod cached;
+#[cfg(any(feature = "redis", feature = "memcached"))]
+mod failures;
 #[allow(dead_code)]
 mod guard;
 #[cfg(any(feature = "redis", feature = "memcached"))]

@@ -21,7 +21,7 @@ use cache_adapters::memcached::DEFAULT_TIMEOUT;
 use cache_adapters::{LocalMemcached, MemcachedCache, ServerStats};
 use cache_core::{ExpiringCache, SystemClock};
 
-use super::server::{Target, WireCache, parse_timeout};
+use super::server::{Target, WireCache, parse_timeout, timeout_from_env, timeout_var};
 use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
 
 /// Where the `memcached` strategy's server comes from.
@@ -274,10 +274,7 @@ impl External for MemcachedServer {
             .map(|e| {
                 let mut env = vec![
                     (CHILD_ADDR_VAR.to_owned(), e.addr.clone()),
-                    (
-                        CHILD_TIMEOUT_VAR.to_owned(),
-                        e.timeout.as_secs_f64().to_string(),
-                    ),
+                    timeout_var(CHILD_TIMEOUT_VAR, e.timeout),
                 ];
                 env.extend(e.pid.map(|p| (CHILD_PID_VAR.to_owned(), p.to_string())));
                 env
@@ -311,10 +308,7 @@ impl External for MemcachedServer {
                 pid: std::env::var(CHILD_PID_VAR)
                     .ok()
                     .and_then(|p| p.parse().ok()),
-                timeout: std::env::var(CHILD_TIMEOUT_VAR)
-                    .ok()
-                    .and_then(|t| parse_timeout(&t).ok())
-                    .unwrap_or(DEFAULT_TIMEOUT),
+                timeout: timeout_from_env(CHILD_TIMEOUT_VAR, DEFAULT_TIMEOUT),
                 ..MemcachedOptions::default()
             });
         }

@@ -15,7 +15,7 @@ use cache_adapters::redis::{DEFAULT_TIMEOUT, error_text};
 use cache_adapters::{LocalRedis, RedisCache};
 use cache_core::{ExpiringCache, SystemClock};
 
-use super::server::{Target, WireCache, parse_timeout, redacted};
+use super::server::{Target, WireCache, parse_timeout, redacted, timeout_from_env, timeout_var};
 use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
 
 /// Where the `redis` strategy's server comes from.
@@ -297,10 +297,7 @@ impl External for RedisServer {
             .map(|e| {
                 vec![
                     (CHILD_URL_VAR.to_owned(), e.url.clone()),
-                    (
-                        CHILD_TIMEOUT_VAR.to_owned(),
-                        e.timeout.as_secs_f64().to_string(),
-                    ),
+                    timeout_var(CHILD_TIMEOUT_VAR, e.timeout),
                 ]
             })
             .unwrap_or_default()
@@ -323,10 +320,7 @@ impl External for RedisServer {
             self.0.set_options(RedisOptions {
                 url: Some(url),
                 flush: true,
-                timeout: std::env::var(CHILD_TIMEOUT_VAR)
-                    .ok()
-                    .and_then(|t| parse_timeout(&t).ok())
-                    .unwrap_or(DEFAULT_TIMEOUT),
+                timeout: timeout_from_env(CHILD_TIMEOUT_VAR, DEFAULT_TIMEOUT),
                 ..RedisOptions::default()
             });
         }

@@ -194,6 +194,19 @@ pub(super) fn parse_timeout(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// A timeout for a child's environment, under `var`: seconds.
+pub(super) fn timeout_var(var: &str, timeout: Duration) -> (String, String) {
+    (var.to_owned(), timeout.as_secs_f64().to_string())
+}
+
+/// The timeout a child was handed under `var` ([`timeout_var`]), or `default`.
+pub(super) fn timeout_from_env(var: &str, default: Duration) -> Duration {
+    std::env::var(var)
+        .ok()
+        .and_then(|t| parse_timeout(&t).ok())
+        .unwrap_or(default)
+}
+
 /// `url` with its password (or a user part without one, which some servers read as the
 /// password) replaced by `***`: URLs are printed in errors and the report.
 pub(super) fn redacted(url: &str) -> String {

@@ -40,9 +40,9 @@
 //! [`MemcachedCache::first_error`]), and a key of more than 250 bytes or
 //! holding a space or a control character is one (the text protocol cannot carry it).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -51,6 +51,7 @@ mod server;
 
 pub use server::{LocalMemcached, MEMORY_LIMIT_MB};
 
+use crate::failures::Failures;
 use cache_core::{Clock, Deadline, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
 use proto::Conn;
 
@@ -62,15 +63,15 @@ const RELATIVE_MAX: u64 = 30 * 86_400;
 
 /// How a key or a value is written to memcached, and a value read back.
 pub trait MemcachedText: Sized {
-    /// The bytes stored.
-    fn to_bytes(&self) -> Vec<u8>;
+    /// The bytes stored: borrowed when the type holds them already (no copy per call).
+    fn to_bytes(&self) -> Cow<'_, [u8]>;
     /// The value back from its bytes; `None` if they are not one.
     fn from_bytes(bytes: Vec<u8>) -> Option<Self>;
 }
 
 impl MemcachedText for Vec<u8> {
-    fn to_bytes(&self) -> Vec<u8> {
-        self.clone()
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self)
     }
     fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
         Some(bytes)
@@ -78,8 +79,8 @@ impl MemcachedText for Vec<u8> {
 }
 
 impl MemcachedText for String {
-    fn to_bytes(&self) -> Vec<u8> {
-        self.as_bytes().to_vec()
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self.as_bytes())
     }
     fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
         String::from_utf8(bytes).ok()
@@ -88,8 +89,8 @@ impl MemcachedText for String {
 
 /// Decimal digits, as memcached's own `incr` stores numbers.
 impl MemcachedText for u64 {
-    fn to_bytes(&self) -> Vec<u8> {
-        self.to_string().into_bytes()
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.to_string().into_bytes())
     }
     fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
         std::str::from_utf8(&bytes).ok()?.parse().ok()
@@ -103,8 +104,7 @@ pub struct MemcachedCache<K, V, C: Clock = SystemClock> {
     /// Open connections not in use: a call takes one (or opens one).
     idle: Mutex<Vec<Conn>>,
     clock: C,
-    errors: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    failures: Failures,
     _types: PhantomData<fn(K) -> V>,
 }
 
@@ -126,15 +126,14 @@ impl<K, V, C: Clock> MemcachedCache<K, V, C> {
             timeout,
             idle: Mutex::new(vec![conn]),
             clock,
-            errors: AtomicU64::new(0),
-            first_error: Mutex::new(None),
+            failures: Failures::default(),
             _types: PhantomData,
         })
     }
 
     /// Commands that failed so far.
     pub fn errors(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
+        self.failures.count()
     }
 
     /// Empties the server (`flush_all`) and waits until its items are gone from memory:
@@ -202,19 +201,12 @@ impl<K, V, C: Clock> MemcachedCache<K, V, C> {
 
     /// The first failure, in words (`None` if nothing failed).
     pub fn first_error(&self) -> Option<String> {
-        self.first_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.failures.first()
     }
 
     /// Counts `n` failures, keeping the first one's description.
     fn failed(&self, n: u64, what: impl FnOnce() -> String) {
-        self.errors.fetch_add(n, Ordering::Relaxed);
-        self.first_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert_with(what);
+        self.failures.add(n, what);
     }
 
     /// Appends the command that stores `value` under `key` for `ttl` to `cmd`; `false` (and a

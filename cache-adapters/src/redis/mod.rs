@@ -47,7 +47,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -55,6 +54,7 @@ mod server;
 
 pub use server::LocalRedis;
 
+use crate::failures::Failures;
 use ::redis::{Client, Cmd, Connection, FromRedisValue, RedisResult, ToRedisArgs, Value};
 use cache_core::{Clock, Deadline, ExpiringCache, SystemClock, Timestamp, deadline, is_live};
 
@@ -73,8 +73,7 @@ pub struct RedisCache<K, V, C: Clock = SystemClock> {
     idle: Mutex<Vec<Connection>>,
     clock: C,
     timeout: Duration,
-    errors: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    failures: Failures,
     _types: PhantomData<fn(K) -> V>,
 }
 
@@ -102,8 +101,7 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
             idle: Mutex::new(vec![conn]),
             clock,
             timeout,
-            errors: AtomicU64::new(0),
-            first_error: Mutex::new(None),
+            failures: Failures::default(),
             _types: PhantomData,
         })
     }
@@ -111,24 +109,17 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
     /// Commands that failed so far (a failed `get_ex` was answered with a miss, a failed `set_ex`
     /// dropped its write).
     pub fn errors(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
+        self.failures.count()
     }
 
     /// The first failure, in words (`None` if nothing failed).
     pub fn first_error(&self) -> Option<String> {
-        self.first_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.failures.first()
     }
 
     /// Counts `n` failures, keeping the first one's description.
     fn failed(&self, n: u64, what: impl FnOnce() -> String) {
-        self.errors.fetch_add(n, Ordering::Relaxed);
-        self.first_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert_with(what);
+        self.failures.add(n, what);
     }
 
     /// Deletes every key of the connection's database (`FLUSHDB`): for a database the cache has
