@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValuesParser, Resettable, StyledStr};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod trace;
@@ -112,12 +112,16 @@ struct ReportArgs {
 fn command(registry: &Registry) -> clap::Command {
     let names = registry.names();
     let strategies = |a: clap::Arg| a.value_parser(PossibleValuesParser::new(names.clone()));
-    // The commands that measure servers take each server strategy's own options.
+    // The commands that measure servers take each server strategy's own options. Adding a
+    // derived `clap::Args` also sets the command's description to the options' doc comment:
+    // each command keeps its own.
     let servers = |mut c: clap::Command| {
+        let (about, long_about) = (c.get_about().cloned(), c.get_long_about().cloned());
         for e in registry.all().iter().filter_map(Strategy::external) {
             c = e.command_line(c);
         }
-        c
+        let keep = |t: Option<StyledStr>| t.map_or(Resettable::Reset, Resettable::Value);
+        c.about(keep(about)).long_about(keep(long_about))
     };
     servers(Cli::command())
         .mut_arg("strategies", strategies)

@@ -170,3 +170,33 @@ fn a_server_strategys_own_options_come_from_the_registry_and_reach_it() {
         "trace measures no server and takes no server option"
     );
 }
+
+/// A server strategy's options are added to `report` and `plan` with clap's `augment_args`,
+/// which also sets the command's description to the options' own doc comment: `--help` once
+/// described the program, `report` and `plan` as "The command line's options for the
+/// `memcached` strategy". Each command keeps its own description, whatever the registry.
+#[test]
+fn a_server_strategys_options_leave_every_commands_description_as_it_was() {
+    let text = |c: &clap::Command| {
+        (
+            c.get_about().map(ToString::to_string),
+            c.get_long_about().map(ToString::to_string),
+        )
+    };
+    let bare = Cli::command();
+    let full = command(&Registry::ours());
+    assert_eq!(text(&full), text(&bare), "the program's description");
+    for sub in ["report", "plan", "trace", "bench-table"] {
+        let find = |c: &clap::Command| {
+            c.find_subcommand(sub)
+                .map(text)
+                .unwrap_or_else(|| panic!("{sub}"))
+        };
+        assert_eq!(find(&full), find(&bare), "{sub}'s description");
+    }
+    let help = full.clone().render_help().to_string();
+    assert!(
+        help.starts_with("Measures what each cache strategy"),
+        "{help}"
+    );
+}
