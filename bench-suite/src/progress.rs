@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 /// How long one part of a run took.
@@ -24,7 +24,9 @@ pub struct Timing {
 /// Makes progress bars, or nothing; and keeps the timings of what it was asked to time.
 #[derive(Debug, Clone)]
 pub struct Progress {
-    enabled: bool,
+    /// Where the bars draw: one place, so that bars of phases running at once (the replays
+    /// beside footprint and retention) take a line each.
+    bars: MultiProgress,
     timings: Arc<Mutex<Vec<Timing>>>,
 }
 
@@ -32,7 +34,11 @@ impl Progress {
     /// Bars on stderr when `enabled` (indicatif hides them itself when stderr is no terminal).
     pub fn new(enabled: bool) -> Progress {
         Progress {
-            enabled,
+            bars: MultiProgress::with_draw_target(if enabled {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            }),
             timings: Arc::default(),
         }
     }
@@ -44,14 +50,7 @@ impl Progress {
 
     /// A bar of `len` steps labelled `phase`.
     pub fn bar(&self, phase: &str, len: u64) -> ProgressBar {
-        let bar = ProgressBar::with_draw_target(
-            Some(len),
-            if self.enabled {
-                ProgressDrawTarget::stderr()
-            } else {
-                ProgressDrawTarget::hidden()
-            },
-        );
+        let bar = self.bars.add(ProgressBar::new(len));
         bar.set_style(
             ProgressStyle::with_template(
                 "{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({elapsed}, about {eta} left)",

@@ -17,9 +17,11 @@ use trace::{TraceArgs, parse_traces, run_trace};
 
 use crate::alloc;
 use crate::measure::footprint;
+use crate::measure::retention::{self, RetentionConfig};
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
 use crate::report::{self, NotMeasured, ReportConfig, output};
+use crate::shapes::Article;
 use crate::speed::table as bench_table;
 use crate::strategies::{Registry, Strategy};
 
@@ -63,6 +65,15 @@ enum Cmd {
         shape: String,
         #[arg(long)]
         entries: usize,
+    },
+    /// Runs one retention workload (a JSON `RetentionConfig`) in this process and prints its
+    /// samples as JSON (used by `report`).
+    #[command(hide = true)]
+    MeasureRetention {
+        #[arg(long)]
+        strategy: String,
+        #[arg(long)]
+        config: String,
     },
 }
 
@@ -150,7 +161,9 @@ pub fn main(registry: Registry) -> ExitCode {
 pub fn bench_main(registry: Registry) -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let under_cargo_bench = args.iter().any(|a| a == "--bench");
-    let is_subcommand = args.get(1).is_some_and(|a| a == "measure-footprint");
+    let is_subcommand = args
+        .get(1)
+        .is_some_and(|a| a == "measure-footprint" || a == "measure-retention");
     if under_cargo_bench || is_subcommand {
         return main(registry);
     }
@@ -221,6 +234,17 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
                 &Progress::hidden(),
             )?;
             emit(&(serde_json::to_string(&row)? + "\n"))
+        }
+        Some(Cmd::MeasureRetention { strategy, config }) => {
+            exit_with_parent();
+            for e in registry.all().iter().filter_map(Strategy::external) {
+                e.configure_child();
+            }
+            let strategy = registry.require(&strategy)?;
+            let config: RetentionConfig = serde_json::from_str(&config)
+                .with_context(|| format!("--config is not a retention workload: {config}"))?;
+            let samples = retention::run(&strategy, &Article, &config, &Progress::hidden());
+            emit(&(serde_json::to_string(&samples)? + "\n"))
         }
     }
 }
@@ -410,8 +434,13 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
         .filter_map(Strategy::external)
         .flat_map(|e| e.child_env())
         .collect();
-    let runner = |s: &str, shape: &str, n: usize| footprint::in_child(&exe, &env, s, shape, n);
-    let report = report::run(&cfg, &runner, &Progress::new(!args.no_progress))?;
+    let footprint = |s: &str, shape: &str, n: usize| footprint::in_child(&exe, &env, s, shape, n);
+    let retention = |s: &Strategy, c: &RetentionConfig| retention::in_child(&exe, &env, s, c);
+    let apart = report::Apart {
+        footprint: &footprint,
+        retention: &retention,
+    };
+    let report = report::run(&cfg, apart, &Progress::new(!args.no_progress))?;
     let files = output::write_all(&out, &report.files()?)?;
     if args.json {
         emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;

@@ -5,9 +5,9 @@
 //! `measure-footprint` command, see [`in_child`]), so that RSS and deferred frees of one row do
 //! not leak into the next.
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use cache_core::ManualClock;
@@ -284,28 +284,23 @@ pub fn in_child(
     shape: &str,
     n: usize,
 ) -> Result<FootprintRow> {
-    let what = format!("footprint of {strategy}/{shape}/{n}");
-    let out = Command::new(exe)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .args([
-            "measure-footprint",
-            "--strategy",
-            strategy,
-            "--shape",
-            shape,
-        ])
-        .arg("--entries")
-        .arg(n.to_string())
-        .output()
-        .map_err(|e| Error::Measurement(format!("{what}: cannot run {}: {e}", exe.display())))?;
-    if !out.status.success() {
-        return Err(Error::Measurement(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::Measurement(format!("{what}: unreadable result: {e}")))
+    let n = n.to_string();
+    let args = [
+        "measure-footprint",
+        "--strategy",
+        strategy,
+        "--shape",
+        shape,
+        "--entries",
+        &n,
+    ]
+    .map(OsStr::new);
+    super::in_child(
+        exe,
+        env,
+        &args,
+        &format!("footprint of {strategy}/{shape}/{n}"),
+    )
 }
 
 /// Measures one row `(strategy or FLOOR, shape, entries)`; the report passes a runner that

@@ -24,7 +24,7 @@ use crate::measure::advice::Advice;
 use crate::measure::footprint::{self, Footprint};
 use crate::measure::hitratio::{HitRatio, HitRatioConfig};
 use crate::measure::retention::{
-    ClockKind, Retention, RetentionConfig, RetentionSettings, TtlMix, Workload,
+    self, ClockKind, Retention, RetentionConfig, RetentionSettings, TtlMix, Workload,
 };
 use crate::measure::scenario::Scenario;
 use crate::measure::traces::{TraceConfig, TraceHitRatio};
@@ -188,13 +188,30 @@ pub struct Report {
     pub advice: Advice,
 }
 
-/// Runs every measurement; `footprint` measures one footprint row (the binary runs each in a
-/// fresh process).
-pub fn run(
-    cfg: &ReportConfig,
-    footprint: footprint::Runner<'_>,
-    progress: &Progress,
-) -> Result<Report> {
+/// How the report measures what must be counted in a process of its own; the binary runs a
+/// fresh copy of itself ([`footprint::in_child`], [`retention::in_child`]).
+#[derive(Clone, Copy)]
+pub struct Apart<'a> {
+    /// One footprint row.
+    pub footprint: footprint::Runner<'a>,
+    /// One retention workload of one strategy.
+    pub retention: retention::Runner<'a>,
+}
+
+impl std::fmt::Debug for Apart<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Apart").finish_non_exhaustive()
+    }
+}
+
+/// Runs every measurement.
+///
+/// Two tracks run at once: the replays on the hand-moved clock (hit ratio, then traces), whose
+/// figures do not depend on time or on what runs beside them; and the footprint (each row a
+/// process of its own), then retention. Retention's real-time runs wait for time to pass and
+/// share the cores with the replays: while they run, the replays use one core fewer
+/// ([`crate::measure::reserve_a_core`]).
+pub fn run(cfg: &ReportConfig, apart: Apart<'_>, progress: &Progress) -> Result<Report> {
     let started = Instant::now();
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -215,14 +232,30 @@ pub fn run(
         }
     }
     let p = progress;
-    let fp = p.time("footprint", "all", || {
-        Footprint::run(s, &cfg.footprint_entries, footprint, p)
-    })?;
-    let retention = p.time("retention", "all", || Retention::run(s, &cfg.retention, p));
-    let hit_ratio = p.time("hit ratio", "all", || HitRatio::run(s, &cfg.hit_ratio, p))?;
-    let traces = p.time("traces", "all", || {
-        TraceHitRatio::run(s, &traces, &cfg.traces, p)
+    let (fp, retention, replays) = std::thread::scope(|scope| {
+        let replays = scope.spawn(|| -> Result<(HitRatio, TraceHitRatio)> {
+            let hit_ratio = p.time("hit ratio", "all", || HitRatio::run(s, &cfg.hit_ratio, p))?;
+            let traces = p.time("traces", "all", || {
+                TraceHitRatio::run(s, &traces, &cfg.traces, p)
+            });
+            Ok((hit_ratio, traces))
+        });
+        let fp = p.time("footprint", "all", || {
+            Footprint::run(s, &cfg.footprint_entries, apart.footprint, p)
+        });
+        let retention = fp.is_ok().then(|| {
+            p.time("retention", "all", || {
+                Retention::run(s, &cfg.retention, p, apart.retention)
+            })
+        });
+        let replays = replays
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (fp, retention, replays)
     });
+    let fp = fp?;
+    let retention = retention.expect("run after a footprint")?;
+    let (hit_ratio, traces) = replays?;
     let scenario = p.time("scenario", "all", || Scenario::run(s, &fp, &retention, p));
     refuse_failed_servers(s)?;
     let advice = Advice::derive(s, &fp, &retention, &scenario, &traces);

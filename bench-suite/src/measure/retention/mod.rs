@@ -7,22 +7,24 @@
 
 pub mod harness;
 
+use std::ffi::OsStr;
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::values::{Census, TrackedValue};
 pub use harness::run;
 
+use crate::error::Result;
 use crate::progress::Progress;
-use crate::shapes::Article;
 use crate::strategies::{Reclamation, Strategy};
 
 /// A retention workload's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Workload {
     /// One TTL for every entry (the article's 1800 s by default).
@@ -44,7 +46,7 @@ impl fmt::Display for Workload {
 }
 
 /// The clock a run moves on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
     /// A hand-moved clock: the workload at full scale, in no time.
@@ -64,7 +66,7 @@ impl ClockKind {
 }
 
 /// A phase of the workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// New keys arrive until steady state.
@@ -90,7 +92,7 @@ impl Phase {
 }
 
 /// How the workload's TTLs are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TtlMix {
     /// Every entry gets the same TTL.
@@ -139,7 +141,7 @@ impl TtlMix {
 }
 
 /// One retention workload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RetentionConfig {
     /// The workload's name in tables.
     pub workload: Workload,
@@ -194,10 +196,40 @@ impl RetentionConfig {
     }
 }
 
+/// Runs one strategy's workload in a fresh process of this program and returns its samples
+/// (the report's runner: [`in_child`]).
+pub type Runner<'a> = &'a (dyn Fn(&Strategy, &RetentionConfig) -> Result<Vec<Sample>> + Sync);
+
+/// Runs `strategy`'s workload `cfg` in a fresh copy of this program (`exe measure-retention
+/// ...`), with `env` added to its environment, and reads its samples.
+pub fn in_child(
+    exe: &Path,
+    env: &[(String, String)],
+    strategy: &Strategy,
+    cfg: &RetentionConfig,
+) -> Result<Vec<Sample>> {
+    let config = serde_json::to_string(cfg)?;
+    let args = [
+        "measure-retention",
+        "--strategy",
+        strategy.name(),
+        "--config",
+        &config,
+    ]
+    .map(OsStr::new);
+    super::in_child(
+        exe,
+        env,
+        &args,
+        &format!("retention of {strategy}/{}", cfg.workload),
+    )
+}
+
 /// One sample of what a strategy holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
-    /// Strategy name.
+    /// Strategy name (not read back from a child process's samples: the report sets it).
+    #[serde(skip_deserializing)]
     pub strategy: &'static str,
     /// Workload name.
     pub workload: Workload,
@@ -336,15 +368,21 @@ impl Retention {
     /// Runs every workload on every strategy whose reclamation follows the clock, and the
     /// real-time workload on the others.
     ///
-    /// The runs go in three waves, each after the one before has finished, so that no run's
-    /// figures depend on what runs beside it: (1) the hand-moved clock's runs of strategies
-    /// counted on their own thread, on the machine's cores (time does not enter their figures,
-    /// and each counts its own thread's allocations); (2) the real-time runs of those
-    /// strategies, each on a thread of its own and all at once — they spend their time
-    /// waiting for time to pass, and nothing busy runs beside them; (3) the runs of strategies
-    /// whose memory is counted process-wide (they allocate on threads of their own), one at a
-    /// time, alone.
-    pub fn run(strategies: &[Strategy], settings: &RetentionSettings, progress: &Progress) -> Self {
+    /// Each run is a process of its own (`apart`: a fresh copy of this program), so that what
+    /// it counts is its own and nothing else the report does at the same time: a strategy
+    /// whose memory is counted process-wide (it allocates on threads of its own) included, and
+    /// one whose frees another thread may carry out (moka's deferred frees, collected by
+    /// whichever thread advances crossbeam's epoch, were counted against the retention run when
+    /// moka replays ran beside it). The runs go in two waves: (1) the hand-moved clock's, on
+    /// the machine's cores (time does not enter their figures); (2) the real-time runs, all at
+    /// once (they spend their time waiting for time to pass), with a core set aside from any
+    /// replay running beside them ([`super::reserve_a_core`]).
+    pub fn run(
+        strategies: &[Strategy],
+        settings: &RetentionSettings,
+        progress: &Progress,
+        apart: Runner<'_>,
+    ) -> Result<Self> {
         let mut real_time = Vec::new();
         let servers = strategies
             .iter()
@@ -363,34 +401,38 @@ impl Retention {
                 }
             }
         }
-        let one = |i: usize| {
+        let bar = progress.bar("retention", jobs.len() as u64);
+        let one = |i: usize| -> Result<Vec<Sample>> {
             let (s, cfg) = jobs[i];
-            progress.time("retention", s.name(), || run(s, &Article, cfg, progress))
+            bar.set_message(s.name());
+            let mut got = progress.time("retention", s.name(), || apart(s, cfg))?;
+            for sample in &mut got {
+                sample.strategy = s.name();
+            }
+            bar.inc(1);
+            Ok(got)
         };
-        let alone = |i: &usize| jobs[*i].0.alloc_scope() == crate::alloc::Scope::Process;
         let on_clock = |i: &usize| jobs[*i].1.clock == ClockKind::Manual;
-        let all: Vec<usize> = (0..jobs.len()).collect();
-        let (exclusive, shared): (Vec<usize>, Vec<usize>) = all.into_iter().partition(alone);
-        let (manual, timed): (Vec<usize>, Vec<usize>) = shared.into_iter().partition(on_clock);
+        let (manual, timed): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(on_clock);
         let mut results: Vec<Option<Vec<Sample>>> = (0..jobs.len()).map(|_| None).collect();
         for (i, got) in manual
             .iter()
             .zip(super::parallel(manual.len(), |k| one(manual[k])))
         {
-            results[*i] = Some(got);
+            results[*i] = Some(got?);
         }
-        let concurrent: Vec<Vec<Sample>> = std::thread::scope(|scope| {
+        let reserved = (!timed.is_empty()).then(super::reserve_a_core);
+        let concurrent: Vec<Result<Vec<Sample>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = timed.iter().map(|&i| scope.spawn(move || one(i))).collect();
             handles
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
+        drop(reserved);
+        bar.finish_and_clear();
         for (i, got) in timed.iter().zip(concurrent) {
-            results[*i] = Some(got);
-        }
-        for &i in &exclusive {
-            results[i] = Some(one(i));
+            results[*i] = Some(got?);
         }
         let (mut rows, mut samples) = (Vec::new(), Vec::new());
         for ((_, cfg), got) in jobs.iter().zip(results) {
@@ -398,13 +440,13 @@ impl Retention {
             rows.extend(summarise(cfg, &got));
             samples.extend(got);
         }
-        Retention {
+        Ok(Retention {
             retention: rows,
             retention_samples: samples,
             settings: settings.clone(),
             real_time,
             servers,
-        }
+        })
     }
 
     /// The steady state of `strategy`: the end of the write phase of the uniform-TTL workload.
@@ -429,6 +471,7 @@ mod tests {
     use rand_xoshiro::rand_core::SeedableRng;
 
     use super::*;
+    use crate::shapes::Article;
     use crate::strategies::Registry;
 
     #[test]
@@ -536,5 +579,58 @@ mod tests {
             "{}",
             ends[3].resident_bytes
         );
+    }
+
+    /// A child's samples are read back with every bit of their times: serde_json's default
+    /// float parser is off by one unit in the last place for some numbers (1.9999799999999999
+    /// came back as 1.99998), so the report's figures would differ from the child's.
+    #[test]
+    fn a_sample_read_back_from_json_is_the_sample() {
+        let mut cfg = small();
+        cfg.clock = ClockKind::Manual;
+        let strategy = Registry::ours().require("ttlfifo").unwrap();
+        let samples = run(&strategy, &Article, &cfg, &Progress::hidden());
+        let text = serde_json::to_string(&samples).unwrap();
+        let mut back: Vec<Sample> = serde_json::from_str(&text).unwrap();
+        for s in &mut back {
+            s.strategy = strategy.name();
+        }
+        assert_eq!(format!("{back:?}"), format!("{samples:?}"));
+        for x in [
+            1.999_979_999_999_999_9_f64,
+            10.999_979_999_999_981,
+            15.999_980_000_000_013,
+            0.001_602_082_707_519_775_5,
+        ] {
+            let y: f64 = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+            assert_eq!(y.to_bits(), x.to_bits(), "{x}");
+        }
+    }
+
+    /// Every run goes through the runner the report gives (a process of its own), none in
+    /// this process: a run counted here would count whatever runs beside it (moka's deferred
+    /// frees, collected by other threads' replays, once added 138 kB to its retention rows).
+    #[test]
+    fn every_retention_run_is_handed_to_the_runner() {
+        let registry = Registry::ours();
+        let strategies: Vec<Strategy> = ["weakfifo", "ttlfifo"]
+            .iter()
+            .map(|n| registry.require(n).unwrap())
+            .collect();
+        let settings = RetentionSettings {
+            on_manual_clock: vec![small(), small()],
+            on_real_time: small(),
+        };
+        let calls = std::sync::Mutex::new(Vec::new());
+        let runner = |s: &Strategy, cfg: &RetentionConfig| {
+            calls.lock().unwrap().push(s.name());
+            Ok(run(s, &Article, cfg, &Progress::hidden()))
+        };
+        let got = Retention::run(&strategies, &settings, &Progress::hidden(), &runner).unwrap();
+        let mut calls = calls.into_inner().unwrap();
+        calls.sort_unstable();
+        assert_eq!(calls, ["ttlfifo", "ttlfifo", "weakfifo", "weakfifo"]);
+        assert_eq!(got.retention.len(), 4 * 4, "four phases of four runs");
+        assert!(got.retention_samples.iter().all(|s| !s.strategy.is_empty()));
     }
 }
