@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cache_core::ManualClock;
@@ -167,43 +169,89 @@ fn row(
     }
 }
 
-/// One trace's rows: every strategy and `opt` at every capacity, and the bound.
-fn replay_trace(
-    trace: &Trace,
-    capacities: &[usize],
+/// One trace's next uses (see [`opt::next_uses`]), while a replay of `opt` needs them.
+type SharedNextUses = Mutex<Option<Arc<Vec<usize>>>>;
+
+/// Every trace's rows: every strategy and `opt` at every capacity, then the bound, trace by
+/// trace. The replays are one pool on the machine's cores, longest first (a strategy whose
+/// eviction cost grows with capacity, then the longer traces and larger capacities), so that
+/// no core waits for one trace's last replay before the next trace begins.
+fn replay_all(
+    traces: &[(Trace, Vec<usize>, Format)],
     strategies: &[Strategy],
     cfg: &TraceConfig,
     progress: &Progress,
 ) -> Vec<TraceRow> {
-    let jobs: Vec<(Option<&Strategy>, usize)> = strategies
+    let jobs: Vec<(usize, &Trace, Option<&Strategy>, usize)> = traces
         .iter()
-        .map(Some)
-        .chain(std::iter::once(None))
-        .flat_map(|s| capacities.iter().map(move |&c| (s, c)))
+        .enumerate()
+        .flat_map(|(t, (trace, capacities, _))| {
+            strategies
+                .iter()
+                .map(Some)
+                .chain(std::iter::once(None))
+                .flat_map(move |s| capacities.iter().map(move |&c| (t, trace, s, c)))
+        })
         .collect();
-    let next = cfg
-        .ttl_secs
-        .is_none()
-        .then(|| opt::next_uses(&trace.requests));
-    let mut rows: Vec<TraceRow> = parallel(jobs.len(), |i| match jobs[i] {
-        (Some(s), c) => Some(row(
-            trace,
-            s.name(),
-            c,
-            s.replays_at(c)
-                .map(|()| progress.time("traces", s.name(), || replay(s, trace, c, cfg))),
-        )),
-        (None, c) => next.as_ref().map(|n| {
-            let hits = progress.time("traces", OPT, || opt::hits(n, c));
-            row(trace, OPT, c, Ok(hits))
-        }),
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    let bound = (trace.compulsory_bound() * trace.requests.len() as f64).round() as u64;
-    rows.extend(capacities.iter().map(|&c| row(trace, BOUND, c, Ok(bound))));
-    rows
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| {
+        let (_, trace, s, c) = jobs[i];
+        let slow = s.is_some_and(Strategy::eviction_cost_grows);
+        std::cmp::Reverse((slow, trace.requests.len(), c))
+    });
+    // Bélády's optimum needs every request's next use: computed once per trace by its first
+    // `opt` replay and dropped after its last (the `opt` replays of a trace are next to each
+    // other in the order), so that the pool holds one or two at a time, not every trace's.
+    let next_uses: Vec<(SharedNextUses, AtomicUsize)> = traces
+        .iter()
+        .map(|(_, capacities, _)| (Mutex::new(None), AtomicUsize::new(capacities.len())))
+        .collect();
+    let opt_hits = |t: usize, c: usize| {
+        let (slot, left) = &next_uses[t];
+        let next = {
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(slot.get_or_insert_with(|| Arc::new(opt::next_uses(&traces[t].0.requests))))
+        };
+        let hits = opt::hits(&next, c);
+        if left.fetch_sub(1, Ordering::Relaxed) == 1 {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        hits
+    };
+    let bar = progress.bar("traces", jobs.len() as u64);
+    let done = parallel(order.len(), |k| {
+        let (t, trace, s, c) = jobs[order[k]];
+        bar.set_message(format!("{} {}", trace.name, s.map_or(OPT, Strategy::name)));
+        let row = match s {
+            Some(s) => Some(row(
+                trace,
+                s.name(),
+                c,
+                s.replays_at(c)
+                    .map(|()| progress.time("traces", s.name(), || replay(s, trace, c, cfg))),
+            )),
+            None => cfg.ttl_secs.is_none().then(|| {
+                let hits = progress.time("traces", OPT, || opt_hits(t, c));
+                row(trace, OPT, c, Ok(hits))
+            }),
+        };
+        bar.inc(1);
+        row
+    });
+    bar.finish_and_clear();
+    let mut rows: Vec<Option<TraceRow>> = (0..jobs.len()).map(|_| None).collect();
+    for (k, r) in done.into_iter().enumerate() {
+        rows[order[k]] = r;
+    }
+    let mut rows = rows.into_iter();
+    let mut out = Vec::new();
+    for (trace, capacities, _) in traces {
+        let per_trace = (strategies.len() + 1) * capacities.len();
+        out.extend(rows.by_ref().take(per_trace).flatten());
+        let bound = (trace.compulsory_bound() * trace.requests.len() as f64).round() as u64;
+        out.extend(capacities.iter().map(|&c| row(trace, BOUND, c, Ok(bound))));
+    }
+    out
 }
 
 /// The trace section: the rows, and what each trace was.
@@ -233,14 +281,7 @@ impl TraceHitRatio {
             .filter(|s| s.is_bounded())
             .cloned()
             .collect();
-        let bar = progress.bar("traces", traces.len() as u64);
-        let mut rows = Vec::new();
-        for (t, caps, _) in traces {
-            bar.set_message(t.name.clone());
-            rows.extend(replay_trace(t, caps, &bounded, cfg, progress));
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
+        let rows = replay_all(traces, &bounded, cfg, progress);
         TraceHitRatio {
             trace_hit_ratio: rows,
             traces: traces

@@ -232,6 +232,12 @@ impl Strategy {
         self
     }
 
+    /// Whether it declared [`Strategy::eviction_cost_grows_with_capacity`]: its replays are
+    /// the longest, and go first when replays share the cores.
+    pub fn eviction_cost_grows(&self) -> bool {
+        self.replay_limit.is_some()
+    }
+
     /// `Err` with why when a replay does not measure it at `capacity` (see
     /// [`Strategy::eviction_cost_grows_with_capacity`]).
     pub fn replays_at(&self, capacity: usize) -> Result<(), String> {
