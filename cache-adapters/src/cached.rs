@@ -42,10 +42,19 @@
 //! lets it, above that it builds the store at 2^24 and raises the bound without allocating
 //! (`set_max_size`), so a capacity such as `usize::MAX` does not abort the process. A capacity
 //! of 0 keeps nothing (`cached` refuses 0).
+//!
+//! # Panics in the key's or value's code
+//!
+//! A panic in a key's `Hash`, `Eq` or `Clone` or a value's `Drop` inside `cached` 4.1 can leave
+//! its hash table and its LRU order out of step, after which every eviction panics ("LruCache
+//! internal invariant violated") and can abort the process when a drop panics during that
+//! unwinding. A call that unwinds therefore replaces the store by an empty one (the old
+//! entries dropped once the lock is released) before the panic goes on to the caller.
 
 use std::cell::Cell;
 use std::fmt;
 use std::hash::Hash;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -79,7 +88,20 @@ type Store<K, V> = ::cached::ExpiringLruCache<K, Stored<V>>;
 pub struct CachedTtlCache<K, V, C: Clock = SystemClock> {
     /// `None` when the capacity is zero.
     inner: Option<Mutex<Store<K, V>>>,
+    capacity: usize,
     clock: C,
+}
+
+/// An empty store of at most `capacity` (> 0) entries.
+fn new_store<K: Hash + Eq + Clone, V>(capacity: usize) -> Store<K, V> {
+    let mut store = Store::<K, V>::builder()
+        .max_size(capacity.min(PREALLOCATE_UP_TO))
+        .build()
+        .expect("a non-zero capacity of at most 2^24 entries builds");
+    if capacity > PREALLOCATE_UP_TO {
+        store.set_max_size(capacity);
+    }
+    store
 }
 
 impl<K: Hash + Eq + Clone, V> CachedTtlCache<K, V, SystemClock> {
@@ -92,17 +114,36 @@ impl<K: Hash + Eq + Clone, V> CachedTtlCache<K, V, SystemClock> {
 impl<K: Hash + Eq + Clone, V, C: Clock> CachedTtlCache<K, V, C> {
     /// A cache of at most `capacity` entries on `clock`.
     pub fn with_clock(capacity: usize, clock: C) -> Self {
-        let inner = (capacity > 0).then(|| {
-            let mut store = Store::<K, V>::builder()
-                .max_size(capacity.min(PREALLOCATE_UP_TO))
-                .build()
-                .expect("a non-zero capacity of at most 2^24 entries builds");
-            if capacity > PREALLOCATE_UP_TO {
-                store.set_max_size(capacity);
+        let inner = (capacity > 0).then(|| Mutex::new(new_store(capacity)));
+        CachedTtlCache {
+            inner,
+            capacity,
+            clock,
+        }
+    }
+
+    /// Runs `f` on the store, locked at `now`. A panic in the user's code inside `cached` (a
+    /// key's `Hash`, `Eq` or `Clone`, a value's `Drop`) can leave its hash table and LRU order
+    /// out of step, after which every eviction panics ("LruCache internal invariant
+    /// violated") and an entry is never freed. So the store is replaced by an empty one — the
+    /// old one, every entry in its order list, dropped once the lock is released — before the
+    /// panic goes on to the caller.
+    fn with_store<T>(
+        &self,
+        m: &Mutex<Store<K, V>>,
+        now: Timestamp,
+        f: impl FnOnce(&mut Store<K, V>) -> T,
+    ) -> T {
+        let mut store = Self::lock_at(m, now);
+        match catch_unwind(AssertUnwindSafe(|| f(&mut store))) {
+            Ok(out) => out,
+            Err(panic) => {
+                let broken = std::mem::replace(&mut *store, new_store(self.capacity));
+                drop(store);
+                drop(broken);
+                resume_unwind(panic)
             }
-            Mutex::new(store)
-        });
-        CachedTtlCache { inner, clock }
+        }
     }
 
     /// The store, with the clock's time set for `cached`'s expiry checks on this thread.
@@ -114,8 +155,8 @@ impl<K: Hash + Eq + Clone, V, C: Clock> CachedTtlCache<K, V, C> {
     /// read the clock already).
     fn lock_at(m: &Mutex<Store<K, V>>, now: Timestamp) -> MutexGuard<'_, Store<K, V>> {
         NOW.with(|n| n.set(now));
-        // A panic in the user's code under the lock: `cached` orders its own work so that a
-        // panic leaves the store consistent (its docs say so for each operation).
+        // A panic in the user's code under the lock: the store was replaced before the panic
+        // went on (see `with_store`), so what the lock guards is consistent.
         m.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -128,9 +169,10 @@ where
 {
     fn get_ex(&self, key: &K) -> Option<V> {
         let inner = self.inner.as_ref()?;
-        let mut store = self.lock(inner);
         // `cache_get` removes an expired entry it finds.
-        store.cache_get(key).map(|s| s.value.clone())
+        self.with_store(inner, self.clock.now(), |store| {
+            store.cache_get(key).map(|s| s.value.clone())
+        })
     }
 
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
@@ -139,9 +181,10 @@ where
         };
         let now = self.clock.now();
         let deadline = deadline(now, ttl);
-        let mut store = Self::lock_at(inner, now);
-        let replaced = store.cache_set(key, Stored { value, deadline });
-        drop(store);
+        // The entry replaced is dropped once the lock is released.
+        let replaced = self.with_store(inner, now, |store| {
+            store.cache_set(key, Stored { value, deadline })
+        });
         drop(replaced);
     }
 
@@ -152,7 +195,7 @@ where
     /// `cached`'s `evict()`: scans the store and frees every expired entry.
     fn maintain(&self) {
         if let Some(m) = self.inner.as_ref() {
-            let _ = self.lock(m).evict();
+            let _ = self.with_store(m, self.clock.now(), Store::evict);
         }
     }
 }

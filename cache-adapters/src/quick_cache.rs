@@ -28,9 +28,20 @@
 //! The cache is sharded and each shard holds `ceil(capacity / shards)` entries, so up to
 //! `shards - 1` entries more than `capacity` may be resident; with a small capacity it uses
 //! fewer shards. Its admission can also turn away a new key, which the contract allows.
+//!
+//! # Panics in the key's or value's code
+//!
+//! A panic in a key's `Hash` or `Eq` or a value's `Drop` inside `quick_cache` 0.7 while it
+//! changes a shard can leave the shard's weight below what it holds; a later eviction then
+//! subtracts past zero (a panic in a debug build; in a release build, a shard that believes it
+//! has room for ever). A call that changes the cache and unwinds therefore empties it (every
+//! entry dropped once, inside `quick_cache`'s shard locks) before the panic goes on to the
+//! caller. Another thread using the cache in the instant between the panic and the emptying
+//! may still meet the inconsistent shard.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 
 use cache_core::{Clock, ExpiringCache, SystemClock, deadline};
@@ -85,6 +96,18 @@ impl<K: Hash + Eq, V: Clone, C: Clock, S: BuildHasher + Clone> QuickTtlCache<K, 
         }
     }
 
+    /// Runs `f`, a call that changes the cache. A panic in the user's code inside it (a key's
+    /// `Hash` or `Eq`, a value's `Drop`) can leave `quick_cache`'s books wrong — a shard's
+    /// weight below what it holds, after which a later eviction subtracts past zero (a panic
+    /// in a debug build, and a shard that believes it has room forever in a release one). So
+    /// the cache is emptied (every entry dropped once) before the panic goes on to the caller.
+    fn changing<T>(&self, f: impl FnOnce(&Inner<K, V, S>) -> T) -> T {
+        catch_unwind(AssertUnwindSafe(|| f(&self.inner))).unwrap_or_else(|panic| {
+            self.inner.clear();
+            resume_unwind(panic)
+        })
+    }
+
     /// The number of shards: the most entries above `capacity` that may be resident is one less.
     pub fn shards(&self) -> usize {
         self.inner.num_shards()
@@ -105,13 +128,13 @@ where
             return Some(stored.value);
         }
         // Expired: free it, unless another thread has set a live value meanwhile.
-        self.inner.remove_if(key, |s| !s.is_live(now));
+        self.changing(|inner| inner.remove_if(key, |s| !s.is_live(now)));
         None
     }
 
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
         let deadline = deadline(self.clock.now(), ttl);
-        self.inner.insert(key, Stored { value, deadline });
+        self.changing(|inner| inner.insert(key, Stored { value, deadline }));
     }
 
     fn resident_len(&self) -> usize {

@@ -158,23 +158,28 @@ where
         if self.fault == Fault::PanicsOnItsOwn && self.sets.fetch_add(1, Ordering::Relaxed) == 50 {
             panic!("a panic of the cache's own");
         }
-        if self.fault != Fault::IgnoresCapacity && map.len() >= self.capacity {
-            match order.pop_front() {
-                Some(oldest) => {
-                    let evicted = map.remove(&oldest);
-                    match self.fault {
-                        Fault::LeaksEvicted => std::mem::forget(evicted),
-                        Fault::DropsUnderLock => drop(evicted),
-                        _ => freed = evicted.map(|e| e.0),
-                    }
-                }
-                None => return, // capacity 0
+        // Evicted entries leave the map before the order list, so that a panic in the user's
+        // `Hash` or `Eq` during the removal leaves both holding the entry; keys in the order
+        // list that the map no longer holds (a `maintain()` interrupted by such a panic) are
+        // passed over.
+        let mut evicted = Vec::new();
+        while self.fault != Fault::IgnoresCapacity && map.len() >= self.capacity {
+            let Some(oldest) = order.front() else {
+                return; // capacity 0
+            };
+            let gone = map.remove(oldest);
+            order.pop_front();
+            match (self.fault, gone) {
+                (_, None) => {}
+                (Fault::LeaksEvicted, Some(e)) => std::mem::forget(e),
+                (Fault::DropsUnderLock, Some(e)) => drop(e),
+                (_, Some(e)) => evicted.push(e.0),
             }
         }
         map.insert(key.clone(), (value, deadline));
         order.push_back(key);
         drop(guard);
-        drop(freed);
+        drop(evicted);
     }
 
     fn set_ex_many(&self, mut entries: Vec<(K, V, Duration)>) {

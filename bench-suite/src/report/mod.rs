@@ -210,7 +210,7 @@ impl std::fmt::Debug for Apart<'_> {
 /// figures do not depend on time or on what runs beside them; and the footprint (each row a
 /// process of its own), then retention. Retention's real-time runs wait for time to pass and
 /// share the cores with the replays: while they run, the replays use one core fewer
-/// ([`crate::measure::reserve_a_core`]).
+/// (`measure::reserve_a_core`).
 pub fn run(cfg: &ReportConfig, apart: Apart<'_>, progress: &Progress) -> Result<Report> {
     let started = Instant::now();
     let started_unix = std::time::SystemTime::now()

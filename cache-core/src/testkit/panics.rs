@@ -35,6 +35,10 @@ pub enum Trap {
     ValueClone = 5,
     /// The value's `Drop`.
     ValueDrop = 6,
+    /// The `Hash` or `Eq` of any key, at the armed count of such calls: reaches the later
+    /// steps of an operation that hashes or compares several keys (an eviction after a
+    /// lookup, a table growing), whatever keys they are.
+    AnyKeyHashOrEq = 7,
 }
 
 /// The payload of an injected panic (raised with `resume_unwind`, so no panic message is
@@ -82,10 +86,11 @@ impl Fuse {
 
     /// Called by user code `trap` on key id `id`: panics if this is the armed call.
     fn check(&self, trap: Trap, id: u64) {
-        if self.trap.load(Ordering::SeqCst) == trap as u8
-            && self.target.load(Ordering::SeqCst) == id
-            && self.countdown.fetch_sub(1, Ordering::SeqCst) == 1
-        {
+        let armed = self.trap.load(Ordering::SeqCst);
+        let this = armed == trap as u8 && self.target.load(Ordering::SeqCst) == id;
+        let any =
+            armed == Trap::AnyKeyHashOrEq as u8 && matches!(trap, Trap::KeyHash | Trap::KeyEq);
+        if (this || any) && self.countdown.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.trap.store(Trap::Off as u8, Ordering::SeqCst);
             self.fired.store(true, Ordering::SeqCst);
             resume_unwind(Box::new(InjectedPanic(trap)));
@@ -247,7 +252,8 @@ fn check_get(
     }
 }
 
-const KEYS: u64 = 12;
+/// The capacities [`survives_panics_in_user_code`] churns at.
+const CAPACITIES: [usize; 7] = [1, 2, 3, 6, 12, 40, 100];
 const TTLS: [Duration; 4] = [
     Duration::from_secs(1),
     Duration::from_secs(5),
@@ -290,6 +296,7 @@ fn is_injected(p: &(dyn Any + Send)) -> bool {
 /// Returns how often each trap fired.
 fn churn<C: ExpiringCache<TrapKey, TrapValue>>(
     cache: &C,
+    keys: u64,
     clock: &ManualClock,
     fuse: &Arc<Fuse>,
     traps: &[Trap],
@@ -299,7 +306,7 @@ fn churn<C: ExpiringCache<TrapKey, TrapValue>>(
     let mut fired: Vec<(Trap, u32)> = traps.iter().map(|t| (*t, 0)).collect();
     for s in 0..3_000usize {
         let trap = rng.below(traps.len() as u64) as usize;
-        let (op, key) = (rng.below(10), rng.below(KEYS));
+        let (op, key) = (rng.below(10), rng.below(keys));
         let ttl = TTLS[rng.below(TTLS.len() as u64) as usize];
         let version = s as u64;
         let now = clock.now();
@@ -309,9 +316,13 @@ fn churn<C: ExpiringCache<TrapKey, TrapValue>>(
         let target = if rng.below(2) == 0 {
             key
         } else {
-            rng.below(KEYS)
+            rng.below(keys)
         };
-        fuse.arm(traps[trap], target, [1, 1, 2, 3][rng.below(4) as usize]);
+        let nth = match traps[trap] {
+            Trap::AnyKeyHashOrEq => 1 + rng.below(8) as u32,
+            _ => [1, 1, 2, 3][rng.below(4) as usize],
+        };
+        fuse.arm(traps[trap], target, nth);
         let panicked = step(cache, op, key, version, ttl, fuse);
         fired[trap].1 += u32::from(fuse.disarm());
         if op <= 4 {
@@ -323,7 +334,7 @@ fn churn<C: ExpiringCache<TrapKey, TrapValue>>(
                 *vs = vec![entry];
             }
         }
-        for k in [key, rng.below(KEYS)] {
+        for k in [key, rng.below(keys)] {
             let got = cache.get_ex(&TrapKey::new(k, fuse));
             if let Err(e) = check_get(got.as_ref(), k, &ok, clock.now(), s) {
                 panic!("{e}");
@@ -340,11 +351,12 @@ fn churn<C: ExpiringCache<TrapKey, TrapValue>>(
 /// the capacity holds.
 fn still_usable<C: ExpiringCache<TrapKey, TrapValue>>(
     cache: &C,
+    keys: u64,
     fuse: &Arc<Fuse>,
     caps: Capabilities,
     capacity: usize,
 ) {
-    for k in 0..KEYS {
+    for k in 0..keys {
         cache.set_ex(
             TrapKey::new(k, fuse),
             TrapValue::new(k, 1_000_000 + k, fuse),
@@ -407,58 +419,97 @@ where
     F: Fn(ManualClock, usize) -> C,
     C: ExpiringCache<TrapKey, TrapValue>,
 {
-    const CAPACITY: usize = 6;
     if let PanicSafety::NotSurvived { why } = caps.panic_safety {
         eprintln!("survives_panics_in_user_code skipped: {why}");
         return Outcome::Skipped(why);
     }
-    let mut rng = SplitMix(0xB0B);
-    let exact = [Trap::KeyHash, Trap::KeyEq, Trap::KeyClone, Trap::ValueClone];
-    let (fuse, clock) = (Fuse::new(), ManualClock::new());
-    let cache = make(clock.clone(), CAPACITY);
-    let fired = churn(&cache, &clock, &fuse, &exact, &mut rng);
-    // Not vacuous: what every cache does (hash keys, clone values on a hit) was trapped, often.
-    assert_fired(&fired, &[Trap::KeyHash, Trap::ValueClone]);
-    still_usable(&cache, &fuse, caps, CAPACITY);
-    drop(cache);
-    let unbalanced = settled(&fuse, caps);
-    match caps.panic_safety {
-        PanicSafety::ServesOn { why } => {
-            eprintln!(
-                "survives_panics_in_user_code: capacity, exactly-once drops and panics in Drop \
-                 not checked ({why}); left after the drop: {} keys and values",
-                unbalanced.len()
-            );
-            return Outcome::Skipped(why);
+    let mut skipped = None;
+    let (mut fired_exact, mut fired_drops) = (Vec::new(), Vec::new());
+    // Capacities from one entry up, each churned over twice as many keys as it holds (at
+    // least twelve), so that sets evict at every size, alongside overwrites, expiry and
+    // maintenance.
+    for capacity in CAPACITIES {
+        let keys = (2 * capacity as u64).max(12);
+        let mut rng = SplitMix(0xB0B);
+        let exact = [
+            Trap::KeyHash,
+            Trap::KeyEq,
+            Trap::KeyClone,
+            Trap::ValueClone,
+            // Twice: the paths it reaches (an eviction after a lookup, a table growing) are
+            // the ones a single key's trap seldom hits.
+            Trap::AnyKeyHashOrEq,
+            Trap::AnyKeyHashOrEq,
+        ];
+        let (fuse, clock) = (Fuse::new(), ManualClock::new());
+        let cache = make(clock.clone(), capacity);
+        add(
+            &mut fired_exact,
+            &churn(&cache, keys, &clock, &fuse, &exact, &mut rng),
+        );
+        still_usable(&cache, keys, &fuse, caps, capacity);
+        drop(cache);
+        let unbalanced = settled(&fuse, caps);
+        match caps.panic_safety {
+            PanicSafety::ServesOn { why } => {
+                eprintln!(
+                    "survives_panics_in_user_code: capacity, exactly-once drops and panics in Drop \
+                     not checked ({why}); left after the drop: {} keys and values",
+                    unbalanced.len()
+                );
+                skipped = Some(why);
+                continue;
+            }
+            PanicSafety::NotSurvived { .. } | PanicSafety::Full => assert!(
+                unbalanced.is_empty(),
+                "after panics in Hash, Eq or Clone, not every key and value was dropped exactly \
+                 once: {unbalanced:?}"
+            ),
         }
-        PanicSafety::NotSurvived { .. } | PanicSafety::Full => assert!(
-            unbalanced.is_empty(),
-            "after panics in Hash, Eq or Clone, not every key and value was dropped exactly \
-             once: {unbalanced:?}"
-        ),
-    }
 
-    let (fuse, clock) = (Fuse::new(), ManualClock::new());
-    let cache = make(clock.clone(), CAPACITY);
-    let drops = [
-        Trap::KeyDrop,
-        Trap::ValueDrop,
-        Trap::KeyHash,
-        Trap::ValueClone,
-    ];
-    let fired = churn(&cache, &clock, &fuse, &drops, &mut rng);
-    assert_fired(&fired, &[Trap::KeyDrop, Trap::ValueDrop]);
-    still_usable(&cache, &fuse, caps, CAPACITY);
-    drop(cache);
-    let twice: Vec<String> = settled(&fuse, caps)
-        .into_iter()
-        .filter(|u| u.contains(": -"))
-        .collect();
-    assert!(
-        twice.is_empty(),
-        "after panics in Drop, dropped twice: {twice:?}"
+        let (fuse, clock) = (Fuse::new(), ManualClock::new());
+        let cache = make(clock.clone(), capacity);
+        let drops = [
+            Trap::KeyDrop,
+            Trap::ValueDrop,
+            Trap::KeyHash,
+            Trap::ValueClone,
+        ];
+        add(
+            &mut fired_drops,
+            &churn(&cache, keys, &clock, &fuse, &drops, &mut rng),
+        );
+        still_usable(&cache, keys, &fuse, caps, capacity);
+        drop(cache);
+        let twice: Vec<String> = settled(&fuse, caps)
+            .into_iter()
+            .filter(|u| u.contains(": -"))
+            .collect();
+        assert!(
+            twice.is_empty(),
+            "after panics in Drop, dropped twice: {twice:?}"
+        );
+    }
+    // Not vacuous: what every cache does (hash keys, clone values on a hit, drop what it frees)
+    // was trapped, often, over the capacities.
+    assert_fired(
+        &fired_exact,
+        &[Trap::KeyHash, Trap::ValueClone, Trap::AnyKeyHashOrEq],
     );
-    Outcome::Passed
+    if skipped.is_none() {
+        assert_fired(&fired_drops, &[Trap::KeyDrop, Trap::ValueDrop]);
+    }
+    skipped.map_or(Outcome::Passed, Outcome::Skipped)
+}
+
+/// Adds one churn's counts of fired traps to `total`.
+fn add(total: &mut Vec<(Trap, u32)>, fired: &[(Trap, u32)]) {
+    for &(t, n) in fired {
+        match total.iter_mut().find(|(u, _)| *u == t) {
+            Some((_, m)) => *m += n,
+            None => total.push((t, n)),
+        }
+    }
 }
 
 #[cfg(test)]

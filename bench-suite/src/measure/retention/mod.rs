@@ -376,7 +376,7 @@ impl Retention {
     /// moka replays ran beside it). The runs go in two waves: (1) the hand-moved clock's, on
     /// the machine's cores (time does not enter their figures); (2) the real-time runs, all at
     /// once (they spend their time waiting for time to pass), with a core set aside from any
-    /// replay running beside them ([`super::reserve_a_core`]).
+    /// replay running beside them (`measure::reserve_a_core`).
     pub fn run(
         strategies: &[Strategy],
         settings: &RetentionSettings,
