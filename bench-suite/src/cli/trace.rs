@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{Servers, choose, default_out, emit};
-use crate::measure::traces::{TraceConfig, TraceHitRatio};
+use crate::measure::trace_hit_ratio::{TraceConfig, TraceHitRatio};
 use crate::progress::Progress;
 use crate::report::{self, Section, output};
 use crate::strategies::Registry;

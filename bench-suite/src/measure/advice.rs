@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::footprint::{FLOOR, Footprint};
 use super::retention::{ClockKind, Phase, Retention, Workload};
 use super::scenario::{Deployment, Scenario, ScenarioRow, article};
-use super::traces::{BOUND, OPT, TraceHitRatio};
+use super::trace_hit_ratio::{BOUND, OPT, TraceHitRatio};
 use crate::error::Result;
 use crate::format::{bytes, nanos, percent_of};
 use crate::section::{OutFile, Section};

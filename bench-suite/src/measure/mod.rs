@@ -7,7 +7,7 @@ pub mod footprint;
 pub mod hitratio;
 pub mod retention;
 pub mod scenario;
-pub mod traces;
+pub mod trace_hit_ratio;
 
 use std::ffi::OsStr;
 use std::path::Path;

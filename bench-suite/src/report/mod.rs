@@ -27,7 +27,7 @@ use crate::measure::retention::{
     self, ClockKind, Retention, RetentionConfig, RetentionSettings, TtlMix, Workload,
 };
 use crate::measure::scenario::Scenario;
-use crate::measure::traces::{TraceConfig, TraceHitRatio};
+use crate::measure::trace_hit_ratio::{TraceConfig, TraceHitRatio};
 use crate::progress::Progress;
 use crate::strategies::Strategy;
 use crate::trace::catalog;
