@@ -262,3 +262,59 @@ fn the_server_is_stopped_when_its_owner_is_killed() {
     assert!(!proc_entry.exists(), "the server outlived its owner");
     assert!(!dir.exists(), "its directory outlived its owner");
 }
+
+/// Bare values are what a service using Redis stores: the value's bytes alone, with Redis's
+/// expiry (the TTL rounded down to the millisecond) the only one.
+#[test]
+fn bare_values_are_the_values_bytes_and_expire_on_the_servers_clock() {
+    let Some(server) =
+        support::redis_server("bare_values_are_the_values_bytes_and_expire_on_the_servers_clock")
+    else {
+        return;
+    };
+    let c = RedisCache::<String, String>::connect(&server.url())
+        .unwrap()
+        .with_bare_values();
+    c.flush_db().unwrap();
+    let raw = ::redis::Client::open(server.url()).unwrap();
+    let mut raw = raw.get_connection().unwrap();
+    let get = |raw: &mut ::redis::Connection, k: &str| -> Option<Vec<u8>> {
+        ::redis::cmd("GET").arg(k).query(raw).unwrap()
+    };
+    let pttl = |raw: &mut ::redis::Connection, k: &str| -> i64 {
+        ::redis::cmd("PTTL").arg(k).query(raw).unwrap()
+    };
+    c.set_ex(
+        "a".into(),
+        "value of a".into(),
+        Duration::from_micros(300_900),
+    );
+    assert_eq!(
+        get(&mut raw, "a").as_deref(),
+        Some(&b"value of a"[..]),
+        "no deadline"
+    );
+    let left = pttl(&mut raw, "a");
+    assert!(
+        (250..=300).contains(&left),
+        "PX 300, rounded down: {left} ms left"
+    );
+    assert_eq!(c.get_ex(&"a".into()).as_deref(), Some("value of a"));
+    c.set_ex("forever".into(), "f".into(), Duration::MAX);
+    assert_eq!(pttl(&mut raw, "forever"), -1, "no expiry");
+    c.set_ex("gone".into(), "g".into(), Duration::from_secs(60));
+    c.set_ex("gone".into(), "g".into(), Duration::from_micros(999));
+    assert_eq!(
+        get(&mut raw, "gone"),
+        None,
+        "a TTL under a millisecond deletes the key"
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(c.get_ex(&"a".into()), None, "expired on the server's clock");
+    assert_eq!(c.get_ex(&"forever".into()).as_deref(), Some("f"));
+    // The deadline format stores 8 bytes more per value.
+    let d = RedisCache::<String, String>::connect(&server.url()).unwrap();
+    d.set_ex("d".into(), "value of a".into(), Duration::from_secs(60));
+    assert_eq!(get(&mut raw, "d").map(|v| v.len()), Some(8 + 10));
+    assert_eq!((c.errors(), d.errors()), (0, 0));
+}

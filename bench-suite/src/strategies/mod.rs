@@ -172,6 +172,7 @@ pub struct Strategy {
     external: Option<Arc<dyn External>>,
     own_threads: bool,
     buffers_inserts: bool,
+    expiry_clock_own: Option<&'static str>,
     crates: &'static [&'static str],
     capacity_limit: Option<(usize, &'static str)>,
     replay_limit: Option<(usize, &'static str)>,
@@ -191,6 +192,7 @@ impl Strategy {
             external: None,
             own_threads: false,
             buffers_inserts: false,
+            expiry_clock_own: None,
             crates: &[],
             capacity_limit: None,
             replay_limit: None,
@@ -248,6 +250,20 @@ impl Strategy {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Declares that whether `get_ex` finds an entry expired is decided on a clock of its own
+    /// (a server's), not the injected one, and `why`: a bench that needs entries expired lets
+    /// real time pass for it instead of moving a hand clock.
+    pub fn expires_on_its_own_clock(mut self, why: &'static str) -> Strategy {
+        self.expiry_clock_own = Some(why);
+        self
+    }
+
+    /// Why `get_ex` follows a clock of its own, if it does (see
+    /// [`Strategy::expires_on_its_own_clock`]).
+    pub fn own_expiry_clock(&self) -> Option<&'static str> {
+        self.expiry_clock_own
     }
 
     /// Declares that its reclamation runs on real time only, and `why`.

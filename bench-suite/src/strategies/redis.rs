@@ -3,7 +3,10 @@
 //! the program ends), or on a server the user names.
 //!
 //! Keys and values travel as their [`Wire`](super::Wire) bytes, so the server stores what a
-//! `RedisCache<String, String>` (or `<u64, u64>`) would. Every cache built empties the database
+//! `RedisCache<String, String>` (or `<u64, u64>`) would, and values are stored bare
+//! ([`RedisCache::with_bare_values`]): the value's bytes alone, with Redis's own expiry, as a
+//! service using Redis stores them — not with the adapter's 8-byte deadline in front, which
+//! only a hand-moved clock needs. Every cache built empties the database
 //! first (`FLUSHDB`), so that `DBSIZE` and the server's memory are the cache's alone: a server
 //! the user names is flushed only with their leave (`--redis-flush`).
 
@@ -120,6 +123,9 @@ pub(super) fn strategy(target: Arc<RedisTarget>) -> Strategy {
     )
     .unbounded()
     .reclaims_on_real_time("its expiry runs on the server's clock")
+    .expires_on_its_own_clock(
+        "values are stored bare, as a service stores them: Redis's expiry is the only one",
+    )
     .external_memory(RedisServer(target))
     .crates(&["redis"])
 }
@@ -213,9 +219,11 @@ impl Build for RedisBuild {
         clock: C,
     ) -> Box<dyn ExpiringCache<K, V>> {
         let inner = self.0.endpoint().and_then(|e| {
-            let cache = RedisCache::connect_with(&e.url, clock, e.timeout).map_err(|err| {
-                format!("connecting to {}: {}", e.shown, error_text(&err, e.timeout))
-            })?;
+            let cache = RedisCache::connect_with(&e.url, clock, e.timeout)
+                .map_err(|err| {
+                    format!("connecting to {}: {}", e.shown, error_text(&err, e.timeout))
+                })?
+                .with_bare_values();
             cache.flush_db().map_err(|err| {
                 format!("FLUSHDB on {}: {}", e.shown, error_text(&err, e.timeout))
             })?;

@@ -14,6 +14,17 @@
 //! was set (the contract): the adapter deletes the key instead (`DEL`), so no older value of it
 //! survives either.
 //!
+//! # Bare values: as a deployment stores them
+//!
+//! [`RedisCache::with_bare_values`] stores what a service using Redis stores: the value's
+//! bytes alone, `SET key value PX ms`, with the TTL rounded *down* to the millisecond; `get_ex`
+//! returns what Redis returns. Redis's expiry is then the only one: it runs on the server's
+//! clock from when the server received the command, not on the injected clock, so such a
+//! cache is for the real clock only (the conformance suite's hand-moved clock needs the
+//! deadline). The report measures Redis this way, so that its bytes per key are Redis's; the
+//! deadline costs 8 bytes more per value, which may move the string into a larger allocation
+//! class.
+//!
 //! # When expired entries leave memory
 //!
 //! When Redis reclaims them, on its own: lazily when a key is read, and in its active expiry
@@ -74,6 +85,8 @@ pub struct RedisCache<K, V, C: Clock = SystemClock> {
     clock: C,
     timeout: Duration,
     failures: Failures,
+    /// Whether values are stored bare, as deployments store them (see the module docs).
+    bare: bool,
     _types: PhantomData<fn(K) -> V>,
 }
 
@@ -102,8 +115,17 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
             clock,
             timeout,
             failures: Failures::default(),
+            bare: false,
             _types: PhantomData,
         })
+    }
+
+    /// The same cache, storing each value bare — its bytes alone, with Redis's own expiry the
+    /// only one, on the server's clock — as a service using Redis stores it (see the module
+    /// docs). For the real clock only.
+    pub fn with_bare_values(mut self) -> Self {
+        self.bare = true;
+        self
     }
 
     /// Commands that failed so far (a failed `get_ex` was answered with a miss, a failed `set_ex`
@@ -205,14 +227,21 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
             del.arg(key);
             return Some(del);
         }
-        let Some(stored) = encode(deadline(self.clock.now(), ttl), value) else {
+        let stored = if self.bare {
+            Some(value.to_redis_args()).filter(|args| args.len() == 1)
+        } else {
+            encode(deadline(self.clock.now(), ttl), value).map(|v| vec![v])
+        };
+        let Some(stored) = stored else {
             self.failed(1, || "a value that is not one Redis argument".to_owned());
             return None;
         };
         let mut set = ::redis::cmd("SET");
-        set.arg(key).arg(stored);
+        set.arg(key).arg(&stored[0]);
         if ttl <= LONGEST_PX {
-            set.arg("PX").arg(px(ttl));
+            // Bare: Redis's expiry is the only one, so it must not outlive our deadline.
+            let ms = if self.bare { px_down(ttl) } else { px(ttl) };
+            set.arg("PX").arg(ms);
         }
         Some(set)
     }
@@ -321,6 +350,12 @@ fn px(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
+/// Redis's expiry for `ttl` when it is the only one: whole milliseconds, rounded down, so
+/// Redis never serves a value after our deadline (called only for `1 ms <= ttl`).
+fn px_down(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The stored string: the deadline, then the value's one argument's bytes.
 fn encode<V: ToRedisArgs>(deadline: Deadline, value: &V) -> Option<Vec<u8>> {
     let mut args = value.to_redis_args();
@@ -348,10 +383,19 @@ where
     V: ToRedisArgs + FromRedisValue + Send + Sync,
     C: Clock,
 {
-    /// `GET`: a miss when the key is absent or its stored deadline has passed on our clock.
+    /// `GET`: a miss when the key is absent or its stored deadline has passed on our clock (bare
+    /// values: when Redis has none).
     fn get_ex(&self, key: &K) -> Option<V> {
         let now = self.clock.now();
         let stored: Option<Vec<u8>> = self.query(::redis::cmd("GET").arg(key))?;
+        if self.bare {
+            // Redis's expiry is the only one: what it returns is live.
+            let value = V::from_redis_value(Value::BulkString(stored?));
+            if value.is_err() {
+                self.failed(1, || "GET: a stored value that is not a value".to_owned());
+            }
+            return value.ok();
+        }
         let (dl, value) = match decode::<V>(stored?) {
             Some(found) => found,
             None => {
