@@ -88,7 +88,6 @@ type Store<K, V> = ::cached::ExpiringLruCache<K, Stored<V>>;
 pub struct CachedTtlCache<K, V, C: Clock = SystemClock> {
     /// `None` when the capacity is zero.
     inner: Option<Mutex<Store<K, V>>>,
-    capacity: usize,
     clock: C,
 }
 
@@ -115,11 +114,7 @@ impl<K: Hash + Eq + Clone, V, C: Clock> CachedTtlCache<K, V, C> {
     /// A cache of at most `capacity` entries on `clock`.
     pub fn with_clock(capacity: usize, clock: C) -> Self {
         let inner = (capacity > 0).then(|| Mutex::new(new_store(capacity)));
-        CachedTtlCache {
-            inner,
-            capacity,
-            clock,
-        }
+        CachedTtlCache { inner, clock }
     }
 
     /// Runs `f` on the store, locked at `now`. A panic in the user's code inside `cached` (a
@@ -138,7 +133,9 @@ impl<K: Hash + Eq + Clone, V, C: Clock> CachedTtlCache<K, V, C> {
         match catch_unwind(AssertUnwindSafe(|| f(&mut store))) {
             Ok(out) => out,
             Err(panic) => {
-                let broken = std::mem::replace(&mut *store, new_store(self.capacity));
+                // The bound is a field of the store, read as it was set.
+                let capacity = store.capacity();
+                let broken = std::mem::replace(&mut *store, new_store(capacity));
                 drop(store);
                 drop(broken);
                 resume_unwind(panic)
