@@ -222,10 +222,7 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
             shape,
             entries,
         }) => {
-            exit_with_parent();
-            for e in registry.all().iter().filter_map(Strategy::external) {
-                e.configure_child();
-            }
+            become_child(registry);
             let row = footprint::measure_by_name(
                 registry,
                 &strategy,
@@ -236,16 +233,23 @@ pub fn run(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Res
             emit(&(serde_json::to_string(&row)? + "\n"))
         }
         Some(Cmd::MeasureRetention { strategy, config }) => {
-            exit_with_parent();
-            for e in registry.all().iter().filter_map(Strategy::external) {
-                e.configure_child();
-            }
+            become_child(registry);
             let strategy = registry.require(&strategy)?;
             let config: RetentionConfig = serde_json::from_str(&config)
                 .with_context(|| format!("--config is not a retention workload: {config}"))?;
             let samples = retention::run(&strategy, &Article, &config, &Progress::hidden());
             emit(&(serde_json::to_string(&samples)? + "\n"))
         }
+    }
+}
+
+/// Sets up a measurement child (`measure-footprint`, `measure-retention`): it ends with its
+/// parent, and each server strategy takes its settings from the environment the report handed
+/// down.
+fn become_child(registry: &Registry) {
+    exit_with_parent();
+    for e in registry.all().iter().filter_map(Strategy::external) {
+        e.configure_child();
     }
 }
 

@@ -182,22 +182,22 @@ fn replay_all(
     cfg: &TraceConfig,
     progress: &Progress,
 ) -> Vec<TraceRow> {
-    let jobs: Vec<(usize, &Trace, Option<&Strategy>, usize)> = traces
+    let jobs: Vec<(usize, Option<&Strategy>, usize)> = traces
         .iter()
         .enumerate()
-        .flat_map(|(t, (trace, capacities, _))| {
+        .flat_map(|(t, (_, capacities, _))| {
             strategies
                 .iter()
                 .map(Some)
                 .chain(std::iter::once(None))
-                .flat_map(move |s| capacities.iter().map(move |&c| (t, trace, s, c)))
+                .flat_map(move |s| capacities.iter().map(move |&c| (t, s, c)))
         })
         .collect();
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| {
-        let (_, trace, s, c) = jobs[i];
+        let (t, s, c) = jobs[i];
         let slow = s.is_some_and(Strategy::eviction_cost_grows);
-        std::cmp::Reverse((slow, trace.requests.len(), c))
+        std::cmp::Reverse((slow, traces[t].0.requests.len(), c))
     });
     // Bélády's optimum needs every request's next use: computed once per trace by its first
     // `opt` replay and dropped after its last (the `opt` replays of a trace are next to each
@@ -220,7 +220,8 @@ fn replay_all(
     };
     let bar = progress.bar("traces", jobs.len() as u64);
     let done = parallel(order.len(), |k| {
-        let (t, trace, s, c) = jobs[order[k]];
+        let (t, s, c) = jobs[order[k]];
+        let trace = &traces[t].0;
         bar.set_message(format!("{} {}", trace.name, s.map_or(OPT, Strategy::name)));
         let row = match s {
             Some(s) => Some(row(

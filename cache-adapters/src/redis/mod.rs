@@ -228,16 +228,16 @@ impl<K, V, C: Clock> RedisCache<K, V, C> {
             return Some(del);
         }
         let stored = if self.bare {
-            Some(value.to_redis_args()).filter(|args| args.len() == 1)
+            one_arg(value)
         } else {
-            encode(deadline(self.clock.now(), ttl), value).map(|v| vec![v])
+            encode(deadline(self.clock.now(), ttl), value)
         };
         let Some(stored) = stored else {
             self.failed(1, || "a value that is not one Redis argument".to_owned());
             return None;
         };
         let mut set = ::redis::cmd("SET");
-        set.arg(key).arg(&stored[0]);
+        set.arg(key).arg(stored);
         if ttl <= LONGEST_PX {
             // Bare: Redis's expiry is the only one, so it must not outlive our deadline.
             let ms = if self.bare { px_down(ttl) } else { px(ttl) };
@@ -356,14 +356,19 @@ fn px_down(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The stored string: the deadline, then the value's one argument's bytes.
-fn encode<V: ToRedisArgs>(deadline: Deadline, value: &V) -> Option<Vec<u8>> {
+/// The bytes of the value's one Redis argument (`None` if it is not one).
+fn one_arg<V: ToRedisArgs>(value: &V) -> Option<Vec<u8>> {
     let mut args = value.to_redis_args();
     if args.len() != 1 {
         return None;
     }
+    args.pop()
+}
+
+/// The stored string: the deadline, then the value's one argument's bytes.
+fn encode<V: ToRedisArgs>(deadline: Deadline, value: &V) -> Option<Vec<u8>> {
     let mut out = deadline.timestamp().as_nanos().to_be_bytes().to_vec();
-    out.append(&mut args[0]);
+    out.append(&mut one_arg(value)?);
     Some(out)
 }
 
