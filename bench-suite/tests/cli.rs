@@ -373,12 +373,25 @@ fn footprint_figures_are_identical_from_run_to_run() {
         let server = registry
             .get(strategy)
             .is_some_and(|s| s.external().is_some());
+        let wall_clock = registry
+            .get(strategy)
+            .is_some_and(|s| !s.reclamation_follows_clock());
         if server {
             // Each run starts its own server: the empty server's ~1 MB holds its port,
             // directory and client names and start-up state, which vary by a few hundred
             // bytes from server to server (seen: up to 224 B); the entries cost the same.
             let close = (a.2 - b.2).abs() <= 1024.0;
             assert!(a.0 == b.0 && a.1 == b.1 && close, "{strategy}: {a:?} {b:?}");
+        } else if own_threads && wall_clock {
+            // Files its entries by the wall-clock second they expire in (stretto 0.9, ttl.rs:
+            // one map per `unix() + 1`): a fill that spans a second boundary holds two smaller
+            // maps instead of one, a table size up or down (seen: 236.0 and 229.0 B/entry at
+            // 20 000, 3 %). Everything else is as exact as below.
+            let close = |x: f64, y: f64| (x - y).abs() <= 0.05 * y.abs();
+            assert!(
+                close(a.0, b.0) && a.1 == b.1 && (a.2 - b.2).abs() <= 0.001 * b.2,
+                "{strategy}: {a:?} {b:?}"
+            );
         } else if own_threads {
             // Counted process-wide: its own thread's buffers vary by a few bytes with timing.
             let close = |x: f64, y: f64| (x - y).abs() <= 0.001 * y.abs();

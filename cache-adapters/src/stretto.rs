@@ -41,7 +41,10 @@
 //!
 //! [`resident_len`](cache_core::ExpiringCache::resident_len) is stretto's `len()`, exact after
 //! `maintain()`. stretto allocates on its own thread (applying inserts): its memory is measured
-//! process-wide, not on the calling thread.
+//! process-wide, not on the calling thread. Its expiry index keeps one hash map per wall-clock
+//! second in which entries expire (stretto 0.9, `ttl.rs`: the bucket is `unix() + 1`), so the
+//! same entries take a few percent more or less memory when their sets span a second boundary:
+//! two smaller tables instead of one (20 000 entries: 236.0 or 229.0 bytes each).
 
 use std::fmt;
 use std::hash::Hash;
