@@ -11,16 +11,31 @@ use super::scenario::{Deployment, Scenario, ScenarioRow, article};
 use super::trace_hit_ratio::{BOUND, OPT, TraceHitRatio};
 use crate::error::Result;
 use crate::format::{bytes, nanos, percent_of};
+use crate::measure::{Measurement, Track};
 use crate::section::{OutFile, Section};
 use crate::strategies::Strategy;
 
 /// The advice section.
 #[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
 pub struct Advice {
     /// The sentences.
     pub advice: Vec<String>,
 }
+
+/// The advice in the report: last, from the figures of every section before it.
+pub const MEASUREMENT: Measurement = Measurement {
+    name: "advice",
+    track: Track::After,
+    run: |i| {
+        Ok(Box::new(Advice::derive(
+            i.strategies,
+            i.section::<Footprint>()?,
+            i.section::<Retention>()?,
+            i.section::<Scenario>()?,
+            i.section::<TraceHitRatio>()?,
+        )))
+    },
+};
 
 impl Advice {
     /// Derives the advice from the figures of this run.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::alloc::{self, ThreadSnapshot};
 use crate::error::{Error, Result};
 use crate::format::{f1, f2, or_dash};
+use crate::measure::{Measurement, Track};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::shapes::{self, Article, FILL_BATCH, Shape, U64};
@@ -313,6 +314,21 @@ pub struct Footprint {
     /// Every row, floor first for each shape and size.
     pub footprint: Vec<FootprintRow>,
 }
+
+/// The footprint in the report: first on the memory track (each row a process of its own).
+pub const MEASUREMENT: Measurement = Measurement {
+    name: "footprint",
+    track: Track::Memory,
+    run: |i| {
+        let fp = Footprint::run(
+            i.strategies,
+            &i.cfg.footprint_entries,
+            i.apart.footprint,
+            i.progress,
+        );
+        Ok(Box::new(fp?))
+    },
+};
 
 impl Footprint {
     /// Measures every strategy at every size of `entries`, both shapes, with the floor first.

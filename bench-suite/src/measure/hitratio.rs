@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 use crate::format::f3;
+use crate::measure::{Measurement, Track};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
@@ -169,6 +170,19 @@ pub struct HitRatio {
     #[serde(skip)]
     servers: Vec<&'static str>,
 }
+
+/// The Zipf replay in the report: first on the replays' track.
+pub const MEASUREMENT: Measurement = Measurement {
+    name: "hit ratio",
+    track: Track::Replays,
+    run: |i| {
+        Ok(Box::new(HitRatio::run(
+            i.strategies,
+            &i.cfg.hit_ratio,
+            i.progress,
+        )?))
+    },
+};
 
 impl HitRatio {
     /// Runs every strategy at every capacity, in both regimes.

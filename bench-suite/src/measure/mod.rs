@@ -1,23 +1,145 @@
 //! The measurements. Each owns its configuration, its rows and its section of the report:
 //! footprint (bytes per entry), retention of expired entries, hit ratio, the article's
-//! scenario, and the advice derived from them.
+//! scenario, and the advice derived from them. Each declares itself to the report with a
+//! [`Measurement`]: its name, the [`Track`] it runs on and how it runs from the run's
+//! [`Inputs`] (the configuration, and the sections measured before it).
 
 pub mod advice;
+pub mod config;
 pub mod footprint;
 pub mod hitratio;
 pub mod retention;
 pub mod scenario;
 pub mod trace_hit_ratio;
 
+use std::any::Any;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::section::Section;
+use crate::strategies::Strategy;
+use crate::trace::{Format, Trace};
+use config::ReportConfig;
+
+/// How the report runs one measurement: the report lists these, in report order
+/// (`report::MEASUREMENTS`), and a new measurement is a module with one of them plus its line
+/// in that list.
+#[derive(Clone, Copy)]
+pub struct Measurement {
+    /// Its name in the progress display and in `--timings` (`environment.timings`).
+    pub name: &'static str,
+    /// When it runs.
+    pub track: Track,
+    /// Runs it. A measurement that needs another's figures asks [`Inputs::section`] for them.
+    pub run: fn(&Inputs<'_>) -> Result<Box<dyn Measured>>,
+}
+
+impl std::fmt::Debug for Measurement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Measurement")
+            .field("name", &self.name)
+            .field("track", &self.track)
+            .finish_non_exhaustive()
+    }
+}
+
+/// When a measurement runs. The two tracks run at once; on each, measurements run in report
+/// order, and the first that fails stops its track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Track {
+    /// Replays on the hand-moved clock, whose figures depend neither on time nor on what runs
+    /// beside them (they use the cores `measure::parallel` gives them).
+    Replays,
+    /// Memory and time: each row counted in a process of its own, or waiting for real time to
+    /// pass (with a core set aside, `measure::reserve_a_core`).
+    Memory,
+    /// After both tracks, from their figures (and, like the scenario's hit timing, alone on
+    /// the machine).
+    After,
+}
+
+/// A measured section, as the report holds it: its Markdown and files ([`Section`]), its
+/// fields in report.json, and its type for the measurements that read it.
+pub trait Measured: Section + Any + Send + Sync {
+    /// Its fields, each a key of report.json.
+    fn json(&self) -> serde_json::Result<serde_json::Value>;
+    /// Itself, for [`Inputs::section`].
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Section + Serialize + Any + Send + Sync> Measured for T {
+    fn json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// How the report measures what must be counted in a process of its own; the binary runs a
+/// fresh copy of itself ([`footprint::in_child`], [`retention::in_child`]).
+#[derive(Clone, Copy)]
+pub struct Apart<'a> {
+    /// One footprint row.
+    pub footprint: footprint::Runner<'a>,
+    /// One retention workload of one strategy.
+    pub retention: retention::Runner<'a>,
+}
+
+impl std::fmt::Debug for Apart<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Apart").finish_non_exhaustive()
+    }
+}
+
+/// What a measurement runs from.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The run's parameters.
+    pub cfg: &'a ReportConfig,
+    /// The strategies measured (`cfg.strategies`).
+    pub strategies: &'a [Strategy],
+    /// The recorded traces, read before anything is measured, each with its capacities.
+    pub traces: &'a [(Trace, Vec<usize>, Format)],
+    /// The runners of processes apart.
+    pub apart: Apart<'a>,
+    /// The progress display.
+    pub progress: &'a Progress,
+    /// The sections measured before it: earlier on its track, or on both (for [`Track::After`]).
+    pub before: &'a [&'a dyn Measured],
+}
+
+impl std::fmt::Debug for Inputs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Inputs<'a> {
+    /// The section of type `T` measured before this one; an error naming it if there is none
+    /// (a measurement listed before what it reads, or on the other track).
+    pub fn section<T: Any>(&self) -> Result<&'a T> {
+        self.before
+            .iter()
+            .find_map(|m| m.as_any().downcast_ref::<T>())
+            .ok_or_else(|| {
+                Error::Measurement(format!(
+                    "{} is read before it is measured: list it earlier, or read it from a \
+                     measurement on Track::After",
+                    std::any::type_name::<T>()
+                ))
+            })
+    }
+}
 
 /// Runs a fresh copy of this program (`exe`) with `args` and `env` added to its environment
 /// (how a cache server is handed down), and reads the JSON it prints: how the report measures
@@ -103,4 +225,49 @@ pub(crate) fn parallel<T: Send>(jobs: usize, work: impl Fn(usize) -> T + Sync) -
         .into_iter()
         .flatten()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::advice::Advice;
+    use crate::measure::footprint::Footprint;
+
+    #[test]
+    fn a_measurement_reads_only_the_sections_measured_before_it() {
+        let cfg = ReportConfig::new(true, 1, Vec::new());
+        let progress = Progress::new(false);
+        let no_footprint = |_: &str, _: &str, _: usize| Err(Error::Measurement("unused".into()));
+        let no_retention =
+            |_: &Strategy, _: &retention::RetentionConfig| Err(Error::Measurement("unused".into()));
+        let advice = Advice {
+            advice: vec!["measured before".into()],
+        };
+        let before: [&dyn Measured; 1] = [&advice];
+        let inputs = Inputs {
+            cfg: &cfg,
+            strategies: &[],
+            traces: &[],
+            apart: Apart {
+                footprint: &no_footprint,
+                retention: &no_retention,
+            },
+            progress: &progress,
+            before: &before,
+        };
+        assert_eq!(inputs.section::<Advice>().unwrap().advice, advice.advice);
+        let missing = inputs.section::<Footprint>().unwrap_err().to_string();
+        assert!(
+            missing.contains("footprint::Footprint is read before it is measured"),
+            "{missing}"
+        );
+        assert!(
+            Inputs {
+                before: &[],
+                ..inputs
+            }
+            .section::<Advice>()
+            .is_err()
+        );
+    }
 }

@@ -13,6 +13,7 @@ use super::footprint::Footprint;
 use super::retention::{ClockKind, Retention};
 use crate::error::Result;
 use crate::format::{bytes, f1, nanos, or_dash};
+use crate::measure::{Measurement, Track};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::shapes::{self, Article, article_key};
@@ -131,6 +132,22 @@ pub struct Scenario {
     /// One row per strategy with an article-shape footprint row.
     pub scenario: Vec<ScenarioRow>,
 }
+
+/// The article's scenario in the report: after both tracks, from the footprint and retention
+/// figures, with each hit timed while nothing else runs.
+pub const MEASUREMENT: Measurement = Measurement {
+    name: "scenario",
+    track: Track::After,
+    run: |i| {
+        let (fp, retention) = (i.section::<Footprint>()?, i.section::<Retention>()?);
+        Ok(Box::new(Scenario::run(
+            i.strategies,
+            fp,
+            retention,
+            i.progress,
+        )))
+    },
+};
 
 impl Scenario {
     /// Computes every row from the footprint and retention measurements of this run, and

@@ -15,6 +15,7 @@ use super::hitratio::{NOT_MEASURED, not_measured_note};
 use super::parallel;
 use crate::error::{Error, Result};
 use crate::format::{f2, percent};
+use crate::measure::{Measurement, Track};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
@@ -267,6 +268,16 @@ pub struct TraceHitRatio {
     #[serde(skip)]
     ttl_secs: Option<f64>,
 }
+
+/// The recorded traces in the report: on the replays' track, after the Zipf replay.
+pub const MEASUREMENT: Measurement = Measurement {
+    name: "traces",
+    track: Track::Replays,
+    run: |i| {
+        let traces = TraceHitRatio::run(i.strategies, i.traces, &i.cfg.traces, i.progress);
+        Ok(Box::new(traces))
+    },
+};
 
 impl TraceHitRatio {
     /// Replays every trace of `traces` (each with its capacities) on the bounded ones of

@@ -20,148 +20,25 @@ pub use environment::{Environment, machine_line};
 
 use crate::error::{Error, Result};
 use crate::format::f1;
-use crate::measure::advice::Advice;
-use crate::measure::footprint::{self, Footprint};
-use crate::measure::hitratio::{HitRatio, HitRatioConfig};
-use crate::measure::retention::{
-    self, ClockKind, Retention, RetentionConfig, RetentionSettings, TtlMix, Workload,
-};
-use crate::measure::scenario::Scenario;
-use crate::measure::trace_hit_ratio::{TraceConfig, TraceHitRatio};
+pub use crate::measure::config::{NotMeasured, ReportConfig, TTL_SECS};
+pub use crate::measure::{Apart, Measured, Measurement, Track};
+use crate::measure::{Inputs, advice, footprint, hitratio, retention, scenario, trace_hit_ratio};
 use crate::progress::Progress;
 use crate::strategies::Strategy;
-use crate::trace::catalog;
 
-/// What to run.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportConfig {
-    /// The reduced run (CI): small sizes, short real-time phases.
-    pub quick: bool,
-    /// Strategies to measure.
-    pub strategies: Vec<Strategy>,
-    /// Entry counts for the footprint (each also the capacity).
-    pub footprint_entries: Vec<usize>,
-    /// Retention workloads.
-    #[serde(flatten)]
-    pub retention: RetentionSettings,
-    /// The hit-ratio workload.
-    pub hit_ratio: HitRatioConfig,
-    /// The recorded traces replayed.
-    pub traces: TraceConfig,
-    /// Seed of every random choice.
-    pub seed: u64,
-    /// Strategies of the registry this run could not measure, and why.
-    pub not_measured: Vec<NotMeasured>,
-}
-
-/// A strategy the run left out, and why (say, no server to measure).
-#[derive(Debug, Clone, Serialize)]
-pub struct NotMeasured {
-    /// Its name.
-    pub strategy: &'static str,
-    /// Why.
-    pub why: String,
-}
-
-impl ReportConfig {
-    /// The default run (`quick == false`) or the reduced one, over `strategies`.
-    pub fn new(quick: bool, seed: u64, strategies: Vec<Strategy>) -> ReportConfig {
-        let (entries, capacity, rt_capacity, rt_ttl, keys, requests) = if quick {
-            (vec![10_000], 20_000, 2_000, 1.0, 10_000, 100_000)
-        } else {
-            (
-                vec![10_000, 100_000, 500_000],
-                500_000,
-                10_000,
-                2.0,
-                100_000,
-                1_000_000,
-            )
-        };
-        let mut rt = RetentionConfig::new(
-            Workload::UniformTtl,
-            rt_capacity,
-            TtlMix::Uniform { secs: rt_ttl },
-            ClockKind::RealTime,
-            seed,
-        );
-        // Real time: three TTLs of writes reach a steady state (moka's timer ticks ~1.07 s).
-        rt.write_sets = (rt.valid_set() * 3.0) as u64;
-        let manual =
-            |workload, ttl| RetentionConfig::new(workload, capacity, ttl, ClockKind::Manual, seed);
-        ReportConfig {
-            quick,
-            strategies,
-            footprint_entries: entries,
-            retention: RetentionSettings {
-                on_manual_clock: vec![
-                    manual(Workload::UniformTtl, TtlMix::Uniform { secs: 1800.0 }),
-                    manual(
-                        Workload::MixedTtl,
-                        TtlMix::LogUniform {
-                            min_secs: 60.0,
-                            max_secs: 86_400.0,
-                        },
-                    ),
-                ],
-                on_real_time: rt,
-            },
-            hit_ratio: HitRatioConfig::new(keys, requests, seed),
-            traces: TraceConfig::new(if quick {
-                &catalog::QUICK
-            } else {
-                &catalog::DEFAULT
-            }),
-            seed,
-            not_measured: Vec::new(),
-        }
-    }
-
-    /// The largest capacity a cache of the run is built with before the traces are read: the
-    /// largest footprint size, retention's, the Zipf replay's (its key count, at most). The
-    /// traces' capacities are checked once they are read ([`run`]).
-    pub fn largest_capacity(&self) -> usize {
-        let retention = self
-            .retention
-            .on_manual_clock
-            .iter()
-            .chain(std::iter::once(&self.retention.on_real_time))
-            .map(|r| r.capacity);
-        self.footprint_entries
-            .iter()
-            .copied()
-            .chain(retention)
-            .chain([usize::try_from(self.hit_ratio.keys).unwrap_or(usize::MAX)])
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Sets the uniform retention workload's TTL (seconds), from [`TTL_SECS`]: the workload runs
-    /// for about 21 TTLs on a timeline of u64 nanoseconds, which ends after 584 years, and a
-    /// TTL must leave at least a nanosecond between two of the valid set's arrivals.
-    pub fn set_ttl(&mut self, secs: f64) -> Result<()> {
-        let (lo, hi) = TTL_SECS;
-        if !(secs.is_finite() && (lo..=hi).contains(&secs)) {
-            return Err(Error::Invalid(format!(
-                "--ttl must be a number of seconds from {lo} to {hi} (about 22 years: the \
-                 simulated timeline is u64 nanoseconds, 584 years, and the workload runs for \
-                 about 21 TTLs), got {secs}"
-            )));
-        }
-        for r in &mut self.retention.on_manual_clock {
-            if let TtlMix::Uniform { .. } = r.ttl {
-                r.ttl = TtlMix::Uniform { secs };
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The `--ttl` the report accepts, in seconds.
-pub const TTL_SECS: (f64, f64) = (0.001, 700_000_000.0);
+/// The measurements, in report order: each section's place in report.md and report.json. A
+/// measurement runs on its [`Track`]; one that reads another's figures comes after it.
+pub const MEASUREMENTS: &[Measurement] = &[
+    footprint::MEASUREMENT,
+    retention::MEASUREMENT,
+    scenario::MEASUREMENT,
+    hitratio::MEASUREMENT,
+    trace_hit_ratio::MEASUREMENT,
+    advice::MEASUREMENT,
+];
 
 /// Everything one run measured. Field names are stable: see README's "report.json".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug)]
 pub struct Report {
     /// Version of this JSON layout.
     pub schema_version: u32,
@@ -169,48 +46,51 @@ pub struct Report {
     pub environment: Environment,
     /// The parameters.
     pub parameters: ReportConfig,
-    /// Bytes per entry.
-    #[serde(flatten)]
-    pub footprint: Footprint,
-    /// Retention of expired entries.
-    #[serde(flatten)]
-    pub retention: Retention,
-    /// The article's scenario.
-    #[serde(flatten)]
-    pub scenario: Scenario,
-    /// Hit ratio on Zipf keys.
-    #[serde(flatten)]
-    pub hit_ratio: HitRatio,
-    /// Hit ratio on recorded traces.
-    #[serde(flatten)]
-    pub traces: TraceHitRatio,
-    /// Advice derived from the figures above.
-    pub advice: Advice,
+    /// The sections, in report order ([`MEASUREMENTS`]).
+    sections: Vec<Box<dyn Measured>>,
 }
 
-/// How the report measures what must be counted in a process of its own; the binary runs a
-/// fresh copy of itself ([`footprint::in_child`], [`retention::in_child`]).
-#[derive(Clone, Copy)]
-pub struct Apart<'a> {
-    /// One footprint row.
-    pub footprint: footprint::Runner<'a>,
-    /// One retention workload of one strategy.
-    pub retention: retention::Runner<'a>,
-}
-
-impl std::fmt::Debug for Apart<'_> {
+impl std::fmt::Debug for dyn Measured {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Apart").finish_non_exhaustive()
+        write!(f, "{}", self.title())
     }
 }
 
-/// Runs every measurement.
+/// report.json: the run's header, then every section's fields at the top level.
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap};
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("schema_version", &self.schema_version)?;
+        map.serialize_entry("environment", &self.environment)?;
+        map.serialize_entry("parameters", &self.parameters)?;
+        for section in &self.sections {
+            match section.json().map_err(S::Error::custom)? {
+                serde_json::Value::Object(fields) => {
+                    for (k, v) in fields {
+                        map.serialize_entry(&k, &v)?;
+                    }
+                }
+                _ => {
+                    return Err(S::Error::custom(format!(
+                        "section {:?} is not a JSON object of fields",
+                        section.title()
+                    )));
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// Runs every measurement of [`MEASUREMENTS`].
 ///
-/// Two tracks run at once: the replays on the hand-moved clock (hit ratio, then traces), whose
-/// figures do not depend on time or on what runs beside them; and the footprint (each row a
-/// process of its own), then retention. Retention's real-time runs wait for time to pass and
-/// share the cores with the replays: while they run, the replays use one core fewer
-/// (`measure::reserve_a_core`).
+/// Two tracks run at once: the replays on the hand-moved clock ([`Track::Replays`]: hit ratio,
+/// then traces), whose figures do not depend on time or on what runs beside them; and memory
+/// ([`Track::Memory`]: the footprint, each row a process of its own, then retention).
+/// Retention's real-time runs wait for time to pass and share the cores with the replays:
+/// while they run, the replays use one core fewer (`measure::reserve_a_core`). Then what is
+/// derived from both ([`Track::After`]: the scenario, the advice).
 pub fn run(cfg: &ReportConfig, apart: Apart<'_>, progress: &Progress) -> Result<Report> {
     let started = Instant::now();
     let started_unix = std::time::SystemTime::now()
@@ -231,47 +111,60 @@ pub fn run(cfg: &ReportConfig, apart: Apart<'_>, progress: &Progress) -> Result<
             })?;
         }
     }
-    let p = progress;
-    let (fp, retention, replays) = std::thread::scope(|scope| {
-        let replays = scope.spawn(|| -> Result<(HitRatio, TraceHitRatio)> {
-            let hit_ratio = p.time("hit ratio", "all", || HitRatio::run(s, &cfg.hit_ratio, p))?;
-            let traces = p.time("traces", "all", || {
-                TraceHitRatio::run(s, &traces, &cfg.traces, p)
-            });
-            Ok((hit_ratio, traces))
-        });
-        let fp = p.time("footprint", "all", || {
-            Footprint::run(s, &cfg.footprint_entries, apart.footprint, p)
-        });
-        let retention = fp.is_ok().then(|| {
-            p.time("retention", "all", || {
-                Retention::run(s, &cfg.retention, p, apart.retention)
-            })
-        });
+    let inputs = Inputs {
+        cfg,
+        strategies: s,
+        traces: &traces,
+        apart,
+        progress,
+        before: &[],
+    };
+    let run_track =
+        |track: Track, before: &[&dyn Measured]| -> Result<Vec<(usize, Box<dyn Measured>)>> {
+            let mut done: Vec<(usize, Box<dyn Measured>)> = Vec::new();
+            for (i, m) in MEASUREMENTS
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.track == track)
+            {
+                let seen: Vec<&dyn Measured> = before
+                    .iter()
+                    .copied()
+                    .chain(done.iter().map(|(_, d)| &**d))
+                    .collect();
+                let section = progress.time(m.name, "all", || {
+                    (m.run)(&Inputs {
+                        before: &seen,
+                        ..inputs
+                    })
+                })?;
+                done.push((i, section));
+            }
+            Ok(done)
+        };
+    let (memory, replays) = std::thread::scope(|scope| {
+        let replays = scope.spawn(|| run_track(Track::Replays, &[]));
+        let memory = run_track(Track::Memory, &[]);
         let replays = replays
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (fp, retention, replays)
+        (memory, replays)
     });
-    let fp = fp?;
-    let retention = retention.expect("run after a footprint")?;
-    let (hit_ratio, traces) = replays?;
-    let scenario = p.time("scenario", "all", || Scenario::run(s, &fp, &retention, p));
+    let mut sections = memory?;
+    sections.extend(replays?);
+    let before: Vec<&dyn Measured> = sections.iter().map(|(_, d)| &**d).collect();
+    let after = run_track(Track::After, &before)?;
+    sections.extend(after);
+    sections.sort_by_key(|(i, _)| *i);
     refuse_failed_servers(s)?;
-    let advice = Advice::derive(s, &fp, &retention, &scenario, &traces);
     Ok(Report {
         schema_version: 1,
         environment: Environment {
-            timings: p.timings(),
+            timings: progress.timings(),
             ..Environment::now(s, started.elapsed().as_secs_f64(), started_unix)
         },
         parameters: cfg.clone(),
-        footprint: fp,
-        retention,
-        scenario,
-        hit_ratio,
-        traces,
-        advice,
+        sections: sections.into_iter().map(|(_, d)| d).collect(),
     })
 }
 
@@ -297,15 +190,13 @@ pub fn refuse_failed_servers(strategies: &[Strategy]) -> Result<()> {
 
 impl Report {
     /// The sections, in report order.
-    pub fn sections(&self) -> Vec<&dyn Section> {
-        vec![
-            &self.footprint,
-            &self.retention,
-            &self.scenario,
-            &self.hit_ratio,
-            &self.traces,
-            &self.advice,
-        ]
+    pub fn sections(&self) -> impl Iterator<Item = &dyn Measured> {
+        self.sections.iter().map(|s| &**s)
+    }
+
+    /// The section of type `T` (say, [`footprint::Footprint`]), if the run measured it.
+    pub fn section<T: std::any::Any>(&self) -> Option<&T> {
+        self.sections().find_map(|s| s.as_any().downcast_ref())
     }
 
     fn header(&self, o: &mut String) {
@@ -359,7 +250,7 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut o = String::new();
         self.header(&mut o);
-        for (i, section) in self.sections().into_iter().enumerate() {
+        for (i, section) in self.sections().enumerate() {
             let _ = writeln!(o, "## {}. {}\n", i + 1, section.title());
             section.body(&mut o);
         }
@@ -385,6 +276,41 @@ impl Report {
 mod tests {
     use super::*;
     use crate::strategies::failing::with_server;
+
+    /// A section serialized as a list: its figures would have no key in report.json.
+    #[derive(Serialize)]
+    #[serde(transparent)]
+    struct Bare(Vec<u32>);
+
+    impl Section for Bare {
+        fn title(&self) -> &'static str {
+            "Bare"
+        }
+        fn body(&self, _: &mut String) {}
+        fn files(&self) -> Result<Vec<OutFile>> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn every_sections_fields_are_keys_of_report_json_and_a_bare_value_is_refused() {
+        let report = |section: Box<dyn Measured>| Report {
+            schema_version: 1,
+            environment: Environment::now(&[], 0.0, 0),
+            parameters: ReportConfig::new(true, 1, Vec::new()),
+            sections: vec![section],
+        };
+        let advice = crate::measure::advice::Advice {
+            advice: vec!["a sentence".into()],
+        };
+        let json = serde_json::to_value(report(Box::new(advice))).unwrap();
+        assert_eq!(json["advice"][0], "a sentence");
+        let bare = serde_json::to_string(&report(Box::new(Bare(vec![1])))).unwrap_err();
+        assert!(
+            bare.to_string().contains("\"Bare\" is not a JSON object"),
+            "{bare}"
+        );
+    }
 
     #[test]
     fn a_run_whose_server_commands_failed_prints_no_figure() {

@@ -20,6 +20,7 @@ pub use crate::values::{Census, TrackedValue};
 pub use harness::run;
 
 use crate::error::Result;
+use crate::measure::{Measurement, Track};
 use crate::progress::Progress;
 use crate::strategies::{Reclamation, Strategy};
 
@@ -363,6 +364,22 @@ pub struct Retention {
     #[serde(skip)]
     servers: Vec<&'static str>,
 }
+
+/// Retention in the report: on the memory track, after the footprint (its real-time runs then
+/// have the machine's second core to themselves, with the replays kept off it).
+pub const MEASUREMENT: Measurement = Measurement {
+    name: "retention",
+    track: Track::Memory,
+    run: |i| {
+        let run = Retention::run(
+            i.strategies,
+            &i.cfg.retention,
+            i.progress,
+            i.apart.retention,
+        );
+        Ok(Box::new(run?))
+    },
+};
 
 impl Retention {
     /// Runs every workload on every strategy whose reclamation follows the clock, and the
