@@ -36,7 +36,9 @@ fn replay(cache: &dyn ExpiringCache<u64, u64>, ops: &[MixOp], start: usize, n: u
 }
 
 /// The mix on 1, 2 and 4 threads, on the strategies of `strategies` that can be measured here
-/// (see [`measurable`]), at `sizes`. A cache server is warmed up with 10 000 operations of the
+/// (see [`measurable`]), at `sizes`. Each cache is built and brought to its steady state once,
+/// by replaying the stream, and measured at 1, 2 and 4 threads in turn (the steady state of one
+/// run is the start of the next); a cache server is warmed up with 10 000 operations of the
 /// stream, not the whole stream (each is a round trip).
 pub fn mix(c: &mut Criterion, strategies: &[Strategy], sizes: &Sizes) {
     let strategies = measurable(strategies, "mix");
@@ -44,13 +46,9 @@ pub fn mix(c: &mut Criterion, strategies: &[Strategy], sizes: &Sizes) {
     let streams: Vec<Vec<MixOp>> = (0..THREADS[THREADS.len() - 1] as u64)
         .map(|t| mix_stream(sizes.mix_keys, ops, 11 + t))
         .collect();
-    for threads in THREADS {
-        let mut g = c.benchmark_group(format!(
-            "mix/{threads}_thread{}",
-            if threads > 1 { "s" } else { "" }
-        ));
-        g.throughput(Throughput::Elements(threads as u64));
-        for s in &strategies {
+    let mut caches: Vec<_> = strategies
+        .iter()
+        .map(|s| {
             let cache = s.build::<u64, u64, _>(capacity, SystemClock::new());
             let warm_up = if s.external().is_some() {
                 ops.min(10_000)
@@ -58,15 +56,24 @@ pub fn mix(c: &mut Criterion, strategies: &[Strategy], sizes: &Sizes) {
                 ops
             };
             replay(&*cache, &streams[0], 0, warm_up as u64); // to steady state
-            let mut pos = 0usize;
+            (s, cache, 0usize)
+        })
+        .collect();
+    for threads in THREADS {
+        let mut g = c.benchmark_group(format!(
+            "mix/{threads}_thread{}",
+            if threads > 1 { "s" } else { "" }
+        ));
+        g.throughput(Throughput::Elements(threads as u64));
+        for (s, cache, pos) in &mut caches {
             g.bench_function(BenchmarkId::new(s.name(), capacity), |b| {
                 b.iter_custom(|iters| {
-                    let start = pos;
-                    pos = (pos + iters as usize) % ops;
+                    let start = *pos;
+                    *pos = (*pos + iters as usize) % ops;
                     let began = Instant::now();
                     std::thread::scope(|scope| {
                         for stream in streams.iter().take(threads) {
-                            let cache = &*cache;
+                            let cache = &**cache;
                             scope.spawn(move || replay(cache, stream, start, iters));
                         }
                     });
