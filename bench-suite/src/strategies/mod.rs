@@ -14,6 +14,7 @@ mod builtin;
 #[cfg(test)]
 pub(crate) mod failing;
 mod memcached;
+pub mod python;
 mod redis;
 mod server;
 mod types;

@@ -28,9 +28,12 @@ pub trait Wire: Sized + sealed::Sealed {
     fn to_wire(&self) -> Vec<u8>;
     /// The value back from its bytes; `None` if they are not one.
     fn from_wire(bytes: Vec<u8>) -> Option<Self>;
+    /// The Python type it is kept as in the article's cache in CPython (`str` or `int`).
+    const PYTHON: &'static str;
 }
 
 impl Wire for String {
+    const PYTHON: &'static str = "str";
     fn to_wire(&self) -> Vec<u8> {
         self.as_bytes().to_vec()
     }
@@ -40,6 +43,7 @@ impl Wire for String {
 }
 
 impl Wire for u64 {
+    const PYTHON: &'static str = "int";
     fn to_wire(&self) -> Vec<u8> {
         self.to_string().into_bytes()
     }
@@ -49,6 +53,7 @@ impl Wire for u64 {
 }
 
 impl Wire for TrackedValue {
+    const PYTHON: &'static str = "str";
     fn to_wire(&self) -> Vec<u8> {
         self.text().as_bytes().to_vec()
     }

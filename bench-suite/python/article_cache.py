@@ -1,0 +1,124 @@
+"""The article's cache in its own language, for cachebench to measure.
+
+`ArticleCache` is the design the article describes: a weak-value dictionary from each key to
+its newest entry, and a deque of at most `maxlen` strong references to entries, oldest first.
+An entry is a `dict` subclass (a plain dict cannot be weakly referenced) holding the value and
+its deadline. A `set_ex` appends a new entry, even for a key already there; when the deque is
+full the append drops its oldest entry, and the weak dictionary forgets a key once the entry it
+points at has no strong reference left. A `get_ex` returns the value while `now <= deadline`
+and removes nothing: an expired entry stays until the deque pushes it out.
+
+Times are integer nanoseconds from a clock the caller moves by hand (`clock`), as cachebench's
+hand-moved clock: Python integers do not overflow, so a deadline past 2**64 is simply never
+reached.
+
+Run as a program (`python3 article_cache.py`), it serves one cache over stdin and stdout, one
+request per line, fields separated by tabs:
+
+    N <maxlen> <str|int> <str|int>   a new cache, keys and values kept as str or int -> ok
+    S <now> <ttl> <key> <value>   set_ex at time now                            (no reply)
+    G <now> <key>              get_ex at time now         -> H <value>, or M for a miss
+    L                          -> <entries in the deque> <keys in the weak dictionary>
+    T                          start tracemalloc                                -> ok
+    B                          -> <bytes tracemalloc traces now>
+    P <now> <key> <n>          times n get_ex of key, in Python -> <median ns of 15 rounds>
+
+The driver prints `ready <python version>` first. A malformed request ends it with a message
+on stderr and exit status 2.
+"""
+
+import collections
+import sys
+import time
+import weakref
+
+NOT_FOUND = object()
+
+
+class Entry(dict):
+    """An entry: {'result': value, 'expire': deadline}. A dict subclass, so that the weak
+    dictionary can refer to it."""
+
+    def __del__(self):
+        pass
+
+
+class ArticleCache:
+    """At most `maxlen` entries; expired entries stay until pushed out."""
+
+    def __init__(self, maxlen, clock):
+        self.weak = weakref.WeakValueDictionary()
+        self.strong = collections.deque(maxlen=maxlen)
+        self.clock = clock
+
+    def get_ex(self, key):
+        entry = self.weak.get(key, NOT_FOUND)
+        if entry is NOT_FOUND:
+            return NOT_FOUND
+        if self.clock() > entry['expire']:
+            return NOT_FOUND
+        return entry['result']
+
+    def set_ex(self, key, value, ttl):
+        entry = Entry({'result': value, 'expire': self.clock() + ttl})
+        self.weak[key] = entry
+        self.strong.append(entry)
+
+
+def serve(requests, replies):
+    now = [0]
+    clock = lambda: now[0]
+    cache = ArticleCache(0, clock)
+    key_kind = value_kind = str
+    write = replies.write
+    write('ready %d.%d.%d\n' % sys.version_info[:3])
+    replies.flush()
+    for line in requests:
+        f = line.rstrip('\n').split('\t')
+        op = f[0]
+        if op == 'S':
+            now[0] = int(f[1])
+            cache.set_ex(key_kind(f[3]), value_kind(f[4]), int(f[2]))
+            continue
+        if op == 'G':
+            now[0] = int(f[1])
+            v = cache.get_ex(key_kind(f[2]))
+            write('M\n' if v is NOT_FOUND else 'H\t%s\n' % v)
+        elif op == 'L':
+            write('%d\t%d\n' % (len(cache.strong), len(cache.weak)))
+        elif op == 'N':
+            kinds = {'str': str, 'int': int}
+            key_kind, value_kind = kinds[f[2]], kinds[f[3]]
+            cache = None
+            cache = ArticleCache(int(f[1]), clock)
+            write('ok\n')
+        elif op == 'T':
+            import tracemalloc
+            tracemalloc.start()
+            write('ok\n')
+        elif op == 'B':
+            import tracemalloc
+            write('%d\n' % tracemalloc.get_traced_memory()[0])
+        elif op == 'P':
+            now[0] = int(f[1])
+            key, n = key_kind(f[2]), int(f[3])
+            get = cache.get_ex
+            rounds = []
+            for _ in range(15):
+                began = time.perf_counter_ns()
+                for _ in range(n):
+                    get(key)
+                rounds.append((time.perf_counter_ns() - began) / n)
+            rounds.sort()
+            write('%d\n' % rounds[len(rounds) // 2])
+        else:
+            raise ValueError('unknown request %r' % op)
+        replies.flush()
+
+
+if __name__ == '__main__':
+    try:
+        serve(sys.stdin, sys.stdout)
+    except (ValueError, KeyError, IndexError) as e:
+        sys.stderr.write('article_cache: bad request: %s\n' % e)
+        sys.exit(2)

@@ -1,0 +1,131 @@
+use std::io::Write as _;
+use std::time::Duration;
+
+use cache_core::{ExpiringCache, ManualClock};
+use cache_weakfifo::WeakFifoCache;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+
+use super::*;
+
+/// A Python cache, or `None` when there is no `python3` here (outside CI, which has it: there
+/// the test fails instead).
+fn python<K: Wire, V: Wire>(
+    test: &str,
+    maxlen: usize,
+    clock: ManualClock,
+) -> Option<PythonCache<K, V, ManualClock>> {
+    match PythonCache::start(maxlen, clock) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: no Python to run the article's cache: {e}"
+            );
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {e}");
+            None
+        }
+    }
+}
+
+/// A number below `n`, from `rng`.
+fn below(rng: &mut Xoshiro256PlusPlus, n: u64) -> u64 {
+    rng.next_u64() % n
+}
+
+/// TTLs a script draws from: none, short, long, and the largest there are.
+const TTLS: [Duration; 7] = [
+    Duration::ZERO,
+    Duration::from_nanos(1),
+    Duration::from_nanos(5),
+    Duration::from_nanos(20),
+    Duration::from_secs(1800),
+    Duration::from_nanos(u64::MAX),
+    Duration::MAX,
+];
+
+/// The article's cache in CPython and its Rust port answer alike: 1 000 random scripts of
+/// sets, gets and clock moves (the same key set again and again, a `maxlen` of 0 to 7, TTLs
+/// from 0 to `Duration::MAX`), every get's answer and, after each step, the entries held and
+/// the keys the weak map knows compared.
+#[test]
+fn the_python_cache_and_the_rust_port_give_the_same_answers() {
+    let test = "the_python_cache_and_the_rust_port_give_the_same_answers";
+    let clock = ManualClock::new();
+    let Some(mut py) = python::<String, String>(test, 0, clock.clone()) else {
+        return;
+    };
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2026);
+    let (mut gets, mut hits) = (0u64, 0u64);
+    for script in 0..1_000 {
+        let maxlen = below(&mut rng, 8) as usize;
+        clock.set(cache_core::Timestamp::ZERO);
+        py.renew(maxlen).unwrap();
+        let rust: WeakFifoCache<String, String, ManualClock> =
+            WeakFifoCache::with_clock(maxlen, clock.clone());
+        for step in 0..40 {
+            let key = format!("k{}", below(&mut rng, 6));
+            match below(&mut rng, 10) {
+                0..4 => {
+                    let value = format!("v{script}.{step}");
+                    let ttl = TTLS[below(&mut rng, TTLS.len() as u64) as usize];
+                    rust.set_ex(key.clone(), value.clone(), ttl);
+                    py.set_ex(key, value, ttl);
+                }
+                4..8 => {
+                    let (r, p) = (rust.get_ex(&key), py.get_ex(&key));
+                    assert_eq!(r, p, "script {script} step {step}: get_ex({key})");
+                    gets += 1;
+                    hits += u64::from(r.is_some());
+                }
+                _ => clock.advance(Duration::from_nanos(below(&mut rng, 25))),
+            }
+            assert_eq!(
+                (rust.resident_len(), rust.weak_len() as u64),
+                (py.resident_len(), py.weak_len().unwrap()),
+                "script {script} step {step}: (entries held, keys known)"
+            );
+        }
+    }
+    assert_eq!(py.failures(), 0, "{:?}", py.first_failure());
+    // The scripts reach both answers often.
+    assert!(
+        hits > gets / 5 && hits < gets * 4 / 5,
+        "{hits} hits of {gets}"
+    );
+}
+
+/// Keys and values the line protocol cannot carry are failures, counted, not wrong answers;
+/// `int` keys and values travel as Python integers.
+#[test]
+fn what_the_protocol_cannot_carry_is_a_counted_failure() {
+    let test = "what_the_protocol_cannot_carry_is_a_counted_failure";
+    let clock = ManualClock::new();
+    let Some(py) = python::<String, String>(test, 4, clock.clone()) else {
+        return;
+    };
+    py.set_ex("a\tb".into(), "v".into(), Duration::from_secs(1));
+    assert_eq!(py.get_ex(&"a\nb".to_owned()), None);
+    assert_eq!(py.failures(), 2);
+    assert!(py.first_failure().unwrap().contains("tab or a line break"));
+    py.set_ex("ok".into(), "v".into(), Duration::from_secs(1));
+    assert_eq!(
+        py.get_ex(&"ok".to_owned()),
+        Some("v".to_owned()),
+        "still usable"
+    );
+    let Some(ints) = python::<u64, u64>(test, 2, clock.clone()) else {
+        return;
+    };
+    ints.set_ex(7, 49, Duration::MAX);
+    clock.advance(Duration::MAX);
+    assert_eq!(
+        ints.get_ex(&7),
+        Some(49),
+        "a TTL of Duration::MAX never ends"
+    );
+    assert!(ints.get_median_ns(&7, 100).is_some_and(|ns| ns > 0));
+    assert!(ints.start_tracing());
+    assert!(ints.traced_bytes().is_some());
+    assert_eq!(ints.failures(), 0, "{:?}", ints.first_failure());
+}
