@@ -314,7 +314,7 @@ pub fn run(args: &PlanArgs, strategies: &[Strategy], progress: &Progress) -> Res
             fp.bytes_per_entry - run_fp.bytes_per_entry
         };
         // A server is shared by every worker: one copy of each cache, not one per worker.
-        let copies = if s.external().is_some() {
+        let copies = if s.external().is_some_and(|e| e.shared_by_workers()) {
             inputs.caches
         } else {
             inputs.copies
@@ -444,7 +444,7 @@ impl fmt::Display for Plan {
         )?;
         write!(f, "{}", self.table())?;
         for r in &self.rows {
-            if r.strategy.external().is_some() {
+            if r.strategy.external().is_some_and(|e| e.shared_by_workers()) {
                 writeln!(
                     f,
                     "{}: one server shared by every worker, so its memory counts {} cache(s), not \

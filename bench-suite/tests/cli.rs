@@ -248,7 +248,7 @@ fn the_quick_report_writes_every_file_and_they_parse() {
         .collect();
     assert!(
         md.contains(&format!(
-            "Not replayed: {} — the entries live in a server",
+            "Not replayed: {} — the entries live in another process",
             servers.join(", ")
         )),
         "the hit-ratio section says why {servers:?} are not in it"

@@ -238,7 +238,14 @@ pub fn measure_server<S: Shape>(
             .rss
             .zip(empty.rss)
             .map(|(f, e)| per_entry(f.saturating_sub(e))),
-        leaked_bytes: after.data as i64 - empty.data as i64,
+        // A server outlives the cache and keeps its empty state; a process of the cache's own
+        // ends with it, and everything it held, the empty cache included, is freed.
+        leaked_bytes: after.data as i64
+            - if server.shared_by_workers() {
+                empty.data as i64
+            } else {
+                0
+            },
         counted_by,
     })
 }
@@ -353,10 +360,13 @@ impl Footprint {
                 jobs.extend(strategies.iter().map(|s| (Some(s), shape, n)));
             }
         }
-        // One lane per server (its rows in order), one per other row.
+        // One lane per shared server (its rows in order: they measure the same server), one per
+        // other row; the largest first, so that no core waits at the end for a long one.
         let mut lanes: Vec<Vec<usize>> = Vec::new();
         for (i, (s, ..)) in jobs.iter().enumerate() {
-            let server = s.filter(|s| s.external().is_some()).map(|s| s.name());
+            let server = s
+                .filter(|s| s.external().is_some_and(|e| e.shared_by_workers()))
+                .map(|s| s.name());
             let lane = server.and_then(|name| {
                 lanes
                     .iter()
@@ -367,6 +377,7 @@ impl Footprint {
                 None => lanes.push(vec![i]),
             }
         }
+        lanes.sort_by_key(|l| std::cmp::Reverse(l.iter().map(|&i| jobs[i].2).sum::<usize>()));
         let measured = super::parallel(lanes.len(), |l| {
             lanes[l]
                 .iter()
@@ -495,12 +506,13 @@ impl Section for Footprint {
         for (strategy, counted_by) in servers {
             let _ = write!(
                 o,
-                "`{strategy}` keeps its entries in a server: its byte figures are {counted_by}, \
-                 read from the server before and after the fill (once it has finished \
+                "`{strategy}` keeps its entries in another process: its byte figures are \
+                 {counted_by}, read before and after the fill (once a server has finished \
                  resizing its tables); it is filled in pipelined batches of {FILL_BATCH} \
-                 sets, which store what one set at a time would. *fixed* is the empty server; \
-                 there is no allocation count (n/a); *not freed* is what the server still holds \
-                 after the client is dropped — its keys stay until their TTL.\n\n"
+                 sets, which store what one set at a time would. *fixed* is the empty cache's \
+                 process or server; there is no allocation count (n/a); *not freed* is what \
+                 that process still holds after the cache is dropped (a server keeps its keys \
+                 until their TTL; a process of the cache's own ends with it).\n\n"
             );
         }
         let mut sizes: Vec<usize> = self.footprint.iter().map(|f| f.entries).collect();

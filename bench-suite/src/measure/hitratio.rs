@@ -305,8 +305,8 @@ impl Section for HitRatio {
         if !self.servers.is_empty() {
             let _ = writeln!(
                 o,
-                "Not replayed: {} — the entries live in a server, so a replay is a round trip per \
-                 request, and a server has no capacity in entries to sweep.\n",
+                "Not replayed: {} — the entries live in another process (a cache server's, or \
+                 an interpreter's), so a replay is a round trip per request.\n",
                 self.servers.join(", ")
             );
         }

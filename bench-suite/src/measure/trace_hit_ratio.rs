@@ -267,6 +267,9 @@ pub struct TraceHitRatio {
     /// The TTL, if any.
     #[serde(skip)]
     ttl_secs: Option<f64>,
+    /// Bounded strategies not replayed: their entries live in another process.
+    #[serde(skip)]
+    left_out: Vec<&'static str>,
 }
 
 /// The recorded traces in the report: on the replays' track, after the Zipf replay.
@@ -288,13 +291,15 @@ impl TraceHitRatio {
         cfg: &TraceConfig,
         progress: &Progress,
     ) -> TraceHitRatio {
-        let bounded: Vec<Strategy> = strategies
+        // A strategy in another process would be a round trip per request.
+        let (apart, bounded): (Vec<Strategy>, Vec<Strategy>) = strategies
             .iter()
             .filter(|s| s.is_bounded())
             .cloned()
-            .collect();
+            .partition(|s| s.external().is_some());
         let rows = replay_all(traces, &bounded, cfg, progress);
         TraceHitRatio {
+            left_out: apart.iter().map(Strategy::name).collect(),
             trace_hit_ratio: rows,
             traces: traces
                 .iter()
@@ -421,6 +426,14 @@ impl Section for TraceHitRatio {
              request misses, whatever the capacity (it is also what a strategy without a \
              bound, left out here, reaches). Hit ratio in percent.\n"
         );
+        if !self.left_out.is_empty() {
+            let _ = writeln!(
+                o,
+                "Not replayed: {} — the entries live in another process, so a replay is a round \
+                 trip per request.\n",
+                self.left_out.join(", ")
+            );
+        }
         not_measured_note(
             o,
             self.trace_hit_ratio
@@ -562,7 +575,7 @@ mod tests {
         let bounded = Registry::ours()
             .all()
             .iter()
-            .filter(|s| s.is_bounded())
+            .filter(|s| s.is_bounded() && s.external().is_none())
             .count();
         let names = bounded + 2;
         assert_eq!(

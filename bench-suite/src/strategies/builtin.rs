@@ -10,7 +10,7 @@ use cache_weakfifo::{Policy, TtlFifoCache, WeakFifoCache};
 use std::sync::Arc;
 
 use super::{HashMapBaseline, Strategy};
-use super::{memcached, redis};
+use super::{memcached, python, redis};
 
 /// The hasher moka and quick_cache get here: foldhash with a fixed seed. With their default,
 /// randomly seeded hashers, how their internal tables and shards fill — and so their byte
@@ -65,6 +65,7 @@ pub(super) fn all() -> Vec<Strategy> {
             Weakfifo,
         )
         .crates(&["hashbrown"]),
+        python::strategy(),
         Strategy::new(
             "ttlfifo",
             "the article's cache repaired: FIFO, frees expired entries (cache_weakfifo::TtlFifoCache)",

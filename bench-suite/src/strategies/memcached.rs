@@ -316,7 +316,7 @@ impl External for MemcachedServer {
 }
 
 /// A process's resident set in bytes, from `/proc/PID/status` (Linux).
-fn resident_set(pid: u32) -> Option<u64> {
+pub(super) fn resident_set(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: u64 = status
         .lines()

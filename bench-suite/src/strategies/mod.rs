@@ -148,6 +148,26 @@ pub trait External: Send + Sync + 'static {
     /// In a child process started with [`External::child_env`]: takes its settings from that
     /// environment, before it is first used.
     fn configure_child(&self) {}
+    /// Whether one of it serves every worker of a host (a cache server: the article's scenario
+    /// counts one), or each worker runs its own (an interpreter beside each worker: one per
+    /// worker, as for an in-process cache). A server by default.
+    fn shared_by_workers(&self) -> bool {
+        true
+    }
+    /// The entries of its newest cache that have not expired at `now`, when it can tell
+    /// (`None`: a server that drops no live entry, whose live entries are those set whose
+    /// deadline has not passed).
+    fn live_entries(&self, now: cache_core::Timestamp) -> Option<u64> {
+        let _ = now;
+        None
+    }
+    /// The median time of one `get_ex` hit of `key` in its newest cache, measured inside its
+    /// own process, when a round trip from here is not what its users pay (a cache in another
+    /// language's process, called in-process there). `None`: timed from here.
+    fn hit_ns_inside(&self, key: &[u8]) -> Option<Result<f64, String>> {
+        let _ = key;
+        None
+    }
 }
 
 /// A server's memory, in bytes.
@@ -177,6 +197,7 @@ pub struct Strategy {
     crates: &'static [&'static str],
     capacity_limit: Option<(usize, &'static str)>,
     replay_limit: Option<(usize, &'static str)>,
+    same_design: Option<(&'static str, &'static str)>,
     builder: Arc<dyn ErasedBuild>,
 }
 
@@ -197,6 +218,7 @@ impl Strategy {
             crates: &[],
             capacity_limit: None,
             replay_limit: None,
+            same_design: None,
             builder: Arc::new(builder),
         }
     }
@@ -251,6 +273,21 @@ impl Strategy {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Declares that it is the design of strategy `port` in another runtime (the same answers),
+    /// and that `repair` is that design with expired entries freed: the article's scenario
+    /// then splits its memory into what the design holds (`port`'s over `repair`'s) and what
+    /// the runtime adds (its own over `port`'s).
+    pub fn same_design_as(mut self, port: &'static str, repair: &'static str) -> Strategy {
+        self.same_design = Some((port, repair));
+        self
+    }
+
+    /// The strategy whose design it runs, and that design's repair, if declared (see
+    /// [`Strategy::same_design_as`]).
+    pub fn same_design(&self) -> Option<(&'static str, &'static str)> {
+        self.same_design
     }
 
     /// Declares that whether `get_ex` finds an entry expired is decided on a clock of its own

@@ -11,17 +11,24 @@
 //! A request that fails (the process died, a key holding a tab or a line break, which the
 //! line protocol cannot carry) is a miss or a dropped write, counted in [`PythonCache::failures`]
 //! with the first one's reason in words.
+//!
+//! The `python` strategy (`strategy()`) builds one such process per cache with `tracemalloc`
+//! started before the cache is made: its memory is Python's own count of the bytes its
+//! allocators hand out, read from every live cache of the strategy (its [`External`] side),
+//! with the processes' resident sets beside it. A worker runs its own interpreter, so the
+//! article's scenario counts a cache per worker, as for an in-process cache.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::marker::PhantomData;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use cache_core::{Clock, ExpiringCache};
+use cache_core::{Clock, ExpiringCache, Timestamp};
 
 use super::types::Wire;
+use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
 
 /// The Python module: the cache and its driver.
 pub const SOURCE: &str = include_str!("../../python/article_cache.py");
@@ -32,6 +39,7 @@ pub const PYTHON: &str = "python3";
 /// One `python3` process serving one cache.
 struct Driver {
     child: Child,
+    pid: u32,
     requests: BufWriter<ChildStdin>,
     replies: BufReader<ChildStdout>,
     line: String,
@@ -53,6 +61,7 @@ impl Driver {
             return Err(format!("{PYTHON}: no pipes"));
         };
         let mut d = Driver {
+            pid: child.id(),
             child,
             requests: BufWriter::with_capacity(1 << 16, stdin),
             replies: BufReader::new(stdout),
@@ -66,10 +75,11 @@ impl Driver {
         Ok((d, version))
     }
 
+    /// Sends `request`, fields separated by tabs, with the tab that ends its last field.
     fn send(&mut self, request: &str) -> Result<(), String> {
         self.requests
             .write_all(request.as_bytes())
-            .and_then(|()| self.requests.write_all(b"\n"))
+            .and_then(|()| self.requests.write_all(b"\t\n"))
             .map_err(|e| format!("{PYTHON} stopped reading: {e}"))
     }
 
@@ -101,6 +111,11 @@ impl Drop for Driver {
     }
 }
 
+/// A time in a request: `ns` nanoseconds as seconds, an exact decimal (`12.000000345`).
+fn secs(ns: u128) -> String {
+    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
 /// A field of a request: the text of a key or value, which must not hold the protocol's
 /// separators.
 fn field<T: Wire>(x: &T) -> Result<String, String> {
@@ -118,13 +133,62 @@ struct Failures {
     first: Option<String>,
 }
 
+/// Failures, shared by every cache of a strategy.
+type SharedFailures = Arc<Mutex<Failures>>;
+
+/// A cache's process, shared with its strategy (which reads its memory); `None` once it failed.
+type SharedDriver = Arc<Mutex<Option<Driver>>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn fail(failures: &Mutex<Failures>, why: String) {
+    let mut f = lock(failures);
+    f.count += 1;
+    f.first.get_or_insert(why);
+}
+
+/// Runs `f` on `driver`; a failure is counted in `failures`, and a process that failed is
+/// dropped (every later request fails at once).
+fn with_driver<T>(
+    driver: &Mutex<Option<Driver>>,
+    failures: &Mutex<Failures>,
+    f: impl FnOnce(&mut Driver) -> Result<T, String>,
+) -> Option<T> {
+    let mut guard = lock(driver);
+    let result = match guard.as_mut() {
+        Some(d) => f(d),
+        None => Err(format!("{PYTHON} failed before")),
+    };
+    match result {
+        Ok(x) => Some(x),
+        Err(why) => {
+            if !why.starts_with("a key or value") {
+                *guard = None;
+            }
+            drop(guard);
+            fail(failures, why);
+            None
+        }
+    }
+}
+
+/// A question whose answer is one number.
+fn number(d: &mut Driver, request: &str) -> Result<u64, String> {
+    let reply = d.ask(request)?;
+    reply
+        .parse()
+        .map_err(|_| format!("{PYTHON} answered {reply:?} to {request:?}"))
+}
+
 /// The article's `LocalCache` in a `python3` process, behind the contract, on `clock`.
 pub struct PythonCache<K, V, C: Clock> {
     maxlen: usize,
     clock: C,
     version: String,
-    driver: Mutex<Option<Driver>>,
-    failures: Mutex<Failures>,
+    driver: SharedDriver,
+    failures: SharedFailures,
     types: PhantomData<fn(K, V) -> V>,
 }
 
@@ -132,7 +196,21 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
     /// Starts a `python3` process holding an empty cache of `maxlen` entries on `clock`;
     /// `Err` says why it could not (no `python3`, or it did not start the module).
     pub fn start(maxlen: usize, clock: C) -> Result<Self, String> {
+        Self::start_counted(maxlen, clock, false, SharedFailures::default())
+    }
+
+    /// As [`Self::start`], counting failures in `failures`; with `trace`, `tracemalloc` is
+    /// started before the cache is made, so that [`Self::traced_bytes`] counts it all.
+    fn start_counted(
+        maxlen: usize,
+        clock: C,
+        trace: bool,
+        failures: SharedFailures,
+    ) -> Result<Self, String> {
         let (mut d, version) = Driver::start()?;
+        if trace && d.ask("T")? != "ok" {
+            return Err(format!("{PYTHON} did not start tracemalloc"));
+        }
         let ok = d.ask(&format!("N\t{maxlen}\t{}\t{}", K::PYTHON, V::PYTHON))?;
         if ok != "ok" {
             return Err(format!("{PYTHON} did not build the cache: {ok:?}"));
@@ -141,8 +219,8 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
             maxlen,
             clock,
             version,
-            driver: Mutex::new(Some(d)),
-            failures: Mutex::new(Failures::default()),
+            driver: Arc::new(Mutex::new(Some(d))),
+            failures,
             types: PhantomData,
         })
     }
@@ -171,65 +249,30 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
 
     /// Requests that failed so far.
     pub fn failures(&self) -> u64 {
-        self.failed().count
+        lock(&self.failures).count
     }
 
     /// The first failure, in words.
     pub fn first_failure(&self) -> Option<String> {
-        self.failed().first.clone()
-    }
-
-    fn failed(&self) -> std::sync::MutexGuard<'_, Failures> {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.failures).first.clone()
     }
 
     fn fail(&self, why: String) {
-        let mut f = self.failed();
-        f.count += 1;
-        f.first.get_or_insert(why);
+        fail(&self.failures, why);
     }
 
-    /// Runs `f` on the driver; a failure is counted, and a driver that failed is dropped
-    /// (every later request fails at once).
     fn with<T>(&self, f: impl FnOnce(&mut Driver) -> Result<T, String>) -> Option<T> {
-        let mut guard = self
-            .driver
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let result = match guard.as_mut() {
-            Some(d) => f(d),
-            None => Err(format!("{PYTHON} failed before")),
-        };
-        match result {
-            Ok(x) => Some(x),
-            Err(why) => {
-                if why.starts_with("a key or value") {
-                    self.fail(why);
-                } else {
-                    *guard = None;
-                    drop(guard);
-                    self.fail(why);
-                }
-                None
-            }
-        }
-    }
-
-    /// A question whose answer is one number.
-    fn number(&self, request: &str) -> Option<u64> {
-        self.with(|d| {
-            let reply = d.ask(request)?;
-            reply
-                .parse()
-                .map_err(|_| format!("{PYTHON} answered {reply:?} to {request:?}"))
-        })
+        with_driver(&self.driver, &self.failures, f)
     }
 
     /// Keys in the weak dictionary (`len(cache.weak)`).
     pub fn weak_len(&self) -> Option<u64> {
         self.with(|d| lens(&d.ask("L")?)).map(|(_, weak)| weak)
+    }
+
+    /// Entries in the deque not expired at `now`.
+    pub fn live_len(&self, now: Timestamp) -> Option<u64> {
+        self.with(|d| number(d, &format!("C\t{}", secs(now.as_nanos().into()))))
     }
 
     /// Starts `tracemalloc` in the process: from now on [`Self::traced_bytes`] counts.
@@ -243,14 +286,14 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
 
     /// The bytes `tracemalloc` traces now (Python's own count of its live allocations).
     pub fn traced_bytes(&self) -> Option<u64> {
-        self.number("B")
+        self.with(|d| number(d, "B"))
     }
 
     /// The median time of one `get_ex(key)` measured inside Python (15 rounds of `n` calls).
     pub fn get_median_ns(&self, key: &K, n: u32) -> Option<u64> {
-        let now = self.clock.now().as_nanos();
+        let now = secs(self.clock.now().as_nanos().into());
         let key = field(key).map_err(|e| self.fail(e)).ok()?;
-        self.number(&format!("P\t{now}\t{key}\t{n}"))
+        self.with(|d| number(d, &format!("P\t{now}\t{key}\t{n}")))
     }
 }
 
@@ -270,7 +313,7 @@ where
 {
     /// `cache.get_ex(key)` in Python, at this clock's time.
     fn get_ex(&self, key: &K) -> Option<V> {
-        let now = self.clock.now().as_nanos();
+        let now = secs(self.clock.now().as_nanos().into());
         let key = field(key).map_err(|e| self.fail(e)).ok()?;
         let reply = self.with(|d| d.ask(&format!("G\t{now}\t{key}")))?;
         match reply.strip_prefix("H\t") {
@@ -289,10 +332,10 @@ where
     /// `cache.set_ex(key, value, ttl)` in Python, at this clock's time, the TTL in whole
     /// nanoseconds (`Duration::MAX` included: Python's integers have no bound).
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
-        let now = self.clock.now().as_nanos();
+        let now = secs(self.clock.now().as_nanos().into());
         let request = field(&key).and_then(|k| {
             let v = field(&value)?;
-            Ok(format!("S\t{now}\t{}\t{k}\t{v}", ttl.as_nanos()))
+            Ok(format!("S\t{now}\t{}\t{k}\t{v}", secs(ttl.as_nanos())))
         });
         match request {
             Ok(r) => {
@@ -321,6 +364,148 @@ impl<K, V, C: Clock> fmt::Debug for PythonCache<K, V, C> {
             .finish_non_exhaustive()
     }
 }
+
+/// The `python` strategy: the article's cache itself, a `python3` process per cache.
+pub(super) fn strategy() -> Strategy {
+    let processes = Arc::new(Processes::default());
+    Strategy::new(
+        "python",
+        "the article's LocalCache itself in CPython (bench-suite/python/article_cache.py), a \
+         python3 process per cache driven over a pipe; memory by Python's tracemalloc",
+        PythonBuild(Arc::clone(&processes)),
+    )
+    .external_memory(PythonProcesses(processes))
+    .same_design_as("weakfifo", "ttlfifo")
+}
+
+/// What the strategy knows of its caches: each one's process (to read its memory), the
+/// failures over all of them, and the interpreter's version, found on first use.
+#[derive(Default)]
+struct Processes {
+    caches: Mutex<Vec<Weak<Mutex<Option<Driver>>>>>,
+    failures: SharedFailures,
+    version: OnceLock<Result<String, String>>,
+}
+
+impl Processes {
+    fn version(&self) -> Result<String, String> {
+        self.version
+            .get_or_init(|| Driver::start().map(|(_, v)| v))
+            .clone()
+    }
+
+    /// The processes of the caches alive now, oldest first.
+    fn live(&self) -> Vec<SharedDriver> {
+        let mut caches = lock(&self.caches);
+        caches.retain(|w| w.strong_count() > 0);
+        caches.iter().filter_map(Weak::upgrade).collect()
+    }
+}
+
+/// The strategy's builder: a [`PythonCache`] with `tracemalloc` started, in a new process.
+struct PythonBuild(Arc<Processes>);
+
+impl Build for PythonBuild {
+    fn build<K: Key, V: Value, C: BenchClock>(
+        &self,
+        capacity: usize,
+        clock: C,
+    ) -> Box<dyn ExpiringCache<K, V>> {
+        let failures = Arc::clone(&self.0.failures);
+        match PythonCache::start_counted(capacity, clock.clone(), true, Arc::clone(&failures)) {
+            Ok(cache) => {
+                lock(&self.0.caches).push(Arc::downgrade(&cache.driver));
+                Box::new(cache)
+            }
+            Err(why) => {
+                fail(&failures, why);
+                Box::new(PythonCache {
+                    maxlen: capacity,
+                    clock,
+                    version: String::new(),
+                    driver: Arc::new(Mutex::new(None)),
+                    failures,
+                    types: PhantomData,
+                })
+            }
+        }
+    }
+}
+
+/// The strategy's processes, as the measurements see them.
+struct PythonProcesses(Arc<Processes>);
+
+impl External for PythonProcesses {
+    fn ready(&self) -> Result<(), String> {
+        self.0
+            .version()
+            .map(|_| ())
+            .map_err(|e| format!("{e}; install Python 3 to measure the article's own cache"))
+    }
+
+    fn counted_by(&self) -> Result<String, String> {
+        Ok(format!(
+            "CPython {}'s tracemalloc: the bytes Python's allocators hand out, traced from \
+             before the cache was made",
+            self.0.version()?
+        ))
+    }
+
+    /// The traced bytes of every cache of the strategy alive now, and their processes'
+    /// resident sets.
+    fn memory(&self, _settled: bool) -> Result<ServerBytes, String> {
+        let (mut data, mut rss) = (0, Some(0));
+        for driver in self.0.live() {
+            let pid = lock(&driver).as_ref().map(|d| d.pid);
+            data += with_driver(&driver, &self.0.failures, |d| number(d, "B"))
+                .ok_or_else(|| format!("{PYTHON}: tracemalloc's count could not be read"))?;
+            rss = rss
+                .zip(pid.and_then(super::memcached::resident_set))
+                .map(|(a, b)| a + b);
+        }
+        Ok(ServerBytes { data, rss })
+    }
+
+    fn failures(&self) -> u64 {
+        lock(&self.0.failures).count
+    }
+
+    fn first_failure(&self) -> Option<String> {
+        lock(&self.0.failures).first.clone()
+    }
+
+    fn child_env(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    fn shared_by_workers(&self) -> bool {
+        false
+    }
+
+    fn live_entries(&self, now: Timestamp) -> Option<u64> {
+        let newest = self.0.live().pop()?;
+        with_driver(&newest, &self.0.failures, |d| {
+            number(d, &format!("C\t{}", secs(now.as_nanos().into())))
+        })
+    }
+
+    fn hit_ns_inside(&self, key: &[u8]) -> Option<Result<f64, String>> {
+        let Some(newest) = self.0.live().pop() else {
+            return Some(Err(format!("{PYTHON}: no cache to time")));
+        };
+        let key = String::from_utf8_lossy(key).into_owned();
+        Some(
+            with_driver(&newest, &self.0.failures, |d| {
+                number(d, &format!("P\t0.0\t{key}\t{HIT_CALLS}"))
+            })
+            .map(|ns| ns as f64)
+            .ok_or_else(|| format!("{PYTHON}: the hit could not be timed")),
+        )
+    }
+}
+
+/// `get_ex` calls in each of the 15 rounds a hit is timed with, inside Python.
+const HIT_CALLS: u32 = 20_000;
 
 #[cfg(test)]
 mod tests;

@@ -91,7 +91,12 @@ impl Recorder<'_> {
         let (resident, live) = match self.bytes {
             Bytes::Heap { .. } => census(self.table, deadlines, sets as usize, now),
             // A server's values are its own, not this process's: what it holds is its count.
-            Bytes::Server { .. } => (reported_len, live_among(deadlines, sets as usize, now)),
+            Bytes::Server { server, .. } => (
+                reported_len,
+                server
+                    .live_entries(now)
+                    .unwrap_or_else(|| live_among(deadlines, sets as usize, now)),
+            ),
         };
         let t = now.saturating_duration_since(self.origin).as_secs_f64();
         self.samples.push(Sample {

@@ -45,10 +45,11 @@ impl Retention {
         for name in &self.servers {
             let _ = write!(
                 o,
-                " **{name}** keeps its entries in a server, out of this process's reach: its \
-                 entries held are the server's own count (`resident_len`), its bytes the \
-                 server's memory figure, and its live entries the keys whose deadline has not \
-                 passed (it has no capacity, so it drops no live key)."
+                " **{name}** keeps its entries in another process, out of this one's reach: its \
+                 entries held are that process's own count (`resident_len`), its bytes that \
+                 process's memory figure, and its live entries its own count of those not \
+                 expired or, from a server that cannot say, the keys whose deadline has not \
+                 passed (a server has no capacity, so it drops no live key)."
             );
         }
         o.push_str("\n\n");

@@ -33,12 +33,13 @@ fn below(rng: &mut Xoshiro256PlusPlus, n: u64) -> u64 {
     rng.next_u64() % n
 }
 
-/// TTLs a script draws from: none, short, long, and the largest there are.
+/// TTLs a script draws from: none, short, long, and the largest there are. Whole seconds, as
+/// the clock's moves: Python keeps the article's float seconds, exact for these.
 const TTLS: [Duration; 7] = [
     Duration::ZERO,
-    Duration::from_nanos(1),
-    Duration::from_nanos(5),
-    Duration::from_nanos(20),
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+    Duration::from_secs(20),
     Duration::from_secs(1800),
     Duration::from_nanos(u64::MAX),
     Duration::MAX,
@@ -46,8 +47,8 @@ const TTLS: [Duration; 7] = [
 
 /// The article's cache in CPython and its Rust port answer alike: 1 000 random scripts of
 /// sets, gets and clock moves (the same key set again and again, a `maxlen` of 0 to 7, TTLs
-/// from 0 to `Duration::MAX`), every get's answer and, after each step, the entries held and
-/// the keys the weak map knows compared.
+/// from 0 to `Duration::MAX`), every get's answer and, after each step, the entries held, the
+/// keys the weak map knows compared.
 #[test]
 fn the_python_cache_and_the_rust_port_give_the_same_answers() {
     let test = "the_python_cache_and_the_rust_port_give_the_same_answers";
@@ -78,7 +79,7 @@ fn the_python_cache_and_the_rust_port_give_the_same_answers() {
                     gets += 1;
                     hits += u64::from(r.is_some());
                 }
-                _ => clock.advance(Duration::from_nanos(below(&mut rng, 25))),
+                _ => clock.advance(Duration::from_secs(below(&mut rng, 25))),
             }
             assert_eq!(
                 (rust.resident_len(), rust.weak_len() as u64),
@@ -117,6 +118,18 @@ fn what_the_protocol_cannot_carry_is_a_counted_failure() {
     let Some(ints) = python::<u64, u64>(test, 2, clock.clone()) else {
         return;
     };
+    ints.set_ex(7, 49, Duration::MAX);
+    ints.set_ex(8, 64, Duration::from_secs(2));
+    ints.set_ex(9, 81, Duration::from_secs(2));
+    assert_eq!(
+        ints.resident_len(),
+        2,
+        "maxlen 2: the first entry is pushed out"
+    );
+    assert_eq!(ints.live_len(clock.now()), Some(2));
+    clock.advance(Duration::from_secs(3));
+    assert_eq!(ints.live_len(clock.now()), Some(0), "expired, and held");
+    assert_eq!(ints.resident_len(), 2);
     ints.set_ex(7, 49, Duration::MAX);
     clock.advance(Duration::MAX);
     assert_eq!(
