@@ -31,6 +31,9 @@ pub struct Environment {
     /// Where the time went: each section, and each strategy within it (`--timings` prints
     /// them).
     pub timings: Vec<Timing>,
+    /// Each strategy measured outside this process, and what counted it there, with its
+    /// version (a server's, or CPython's).
+    pub outside: BTreeMap<String, String>,
 }
 
 /// The crates every run records, whatever the strategies.
@@ -72,6 +75,10 @@ impl Environment {
                 "release"
             },
             timings: Vec::new(),
+            outside: strategies
+                .iter()
+                .filter_map(|s| Some((s.name().to_owned(), s.external()?.counted_by().ok()?)))
+                .collect(),
         }
     }
 }

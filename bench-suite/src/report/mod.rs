@@ -232,6 +232,18 @@ impl Report {
              beside it as a second opinion (each footprint row runs in a fresh process).\n",
             env.allocator
         );
+        if !env.outside.is_empty() {
+            let outside: Vec<String> = env
+                .outside
+                .iter()
+                .map(|(s, by)| format!("`{s}` by {by}"))
+                .collect();
+            let _ = writeln!(
+                o,
+                "Measured outside this process: {}.\n",
+                outside.join("; ")
+            );
+        }
         o.push_str("The strategies:\n\n");
         for s in &self.parameters.strategies {
             let _ = writeln!(o, "- `{}`: {}", s.name(), s.note());
