@@ -51,9 +51,75 @@ const LEFT: f64 = 80.0;
 const RIGHT: f64 = 190.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 60.0;
-const COLORS: [&str; 8] = [
+/// Line colours: twelve that stay apart on white.
+const COLORS: [&str; 12] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#000000", "#393b79",
 ];
+
+/// Point markers, one per round of the colours: series 0–11 dots, 12–23 squares, and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Dot,
+    Square,
+    Triangle,
+    Diamond,
+}
+
+const MARKERS: [Marker; 4] = [
+    Marker::Dot,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+];
+
+/// The colour and marker of the `i`-th series of a chart: no two of the first 48 share both.
+fn style(i: usize) -> (&'static str, Marker) {
+    (
+        COLORS[i % COLORS.len()],
+        MARKERS[(i / COLORS.len()) % MARKERS.len()],
+    )
+}
+
+impl Marker {
+    /// The marker at (x, y) in `color`.
+    fn draw(self, s: &mut String, x: f64, y: f64, color: &str) {
+        let _ = match self {
+            Marker::Dot => writeln!(
+                s,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.4" fill="{color}"/>"#
+            ),
+            Marker::Square => writeln!(
+                s,
+                r#"<rect x="{:.1}" y="{:.1}" width="4.8" height="4.8" fill="{color}"/>"#,
+                x - 2.4,
+                y - 2.4
+            ),
+            Marker::Triangle => writeln!(
+                s,
+                r#"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{color}"/>"#,
+                x,
+                y - 3.2,
+                x - 3.0,
+                y + 2.4,
+                x + 3.0,
+                y + 2.4
+            ),
+            Marker::Diamond => writeln!(
+                s,
+                r#"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{color}"/>"#,
+                x,
+                y - 3.2,
+                x - 3.2,
+                y,
+                x,
+                y + 3.2,
+                x + 3.2,
+                y
+            ),
+        };
+    }
+}
 
 /// Round tick values covering `[lo, hi]`, about five of them.
 pub fn ticks(lo: f64, hi: f64) -> Vec<f64> {
@@ -104,6 +170,8 @@ struct Axis {
     lo: f64,
     hi: f64,
     log: bool,
+    /// The values to tick, when they are few (a log axis's measured x values).
+    marks: Vec<f64>,
 }
 
 impl Axis {
@@ -126,7 +194,12 @@ impl Axis {
         if !log {
             hi += (hi - lo) * 0.05;
         }
-        Axis { lo, hi, log }
+        Axis {
+            lo,
+            hi,
+            log,
+            marks: Vec::new(),
+        }
     }
 
     fn frac(&self, v: f64) -> f64 {
@@ -138,6 +211,9 @@ impl Axis {
     }
 
     fn ticks(&self) -> Vec<f64> {
+        if !self.marks.is_empty() {
+            return self.marks.clone();
+        }
         if self.log {
             let mut out = Vec::new();
             let mut t = 10f64.powf(self.lo.log10().floor());
@@ -164,6 +240,9 @@ struct Frame {
     y2: Axis,
 }
 
+/// The most measured x values a log axis is ticked at, one each.
+const MOST_MARKS: usize = 12;
+
 const PW: f64 = W - LEFT - RIGHT;
 const PH: f64 = H - TOP - BOTTOM;
 
@@ -189,14 +268,24 @@ impl Chart {
                 true,
             )
         };
+        let xs = || {
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .filter(|x| x.is_finite() && (!self.x_log || *x > 0.0))
+        };
+        let mut x_axis = Axis::fit(xs(), self.x_log, false);
+        if self.x_log {
+            // A log axis is ticked at every x measured, when they are few enough to read.
+            let mut measured: Vec<f64> = xs().collect();
+            measured.sort_by(f64::total_cmp);
+            measured.dedup();
+            if (2..=MOST_MARKS).contains(&measured.len()) {
+                x_axis.marks = measured;
+            }
+        }
         Frame {
-            xs: Axis::fit(
-                self.series
-                    .iter()
-                    .flat_map(|s| s.points.iter().map(|p| p.0)),
-                self.x_log,
-                false,
-            ),
+            xs: x_axis,
             y1: ys(false),
             y2: ys(true),
         }
@@ -277,7 +366,7 @@ impl Chart {
             LEFT + PW + 14.0
         };
         for (i, series) in self.series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
+            let (color, marker) = style(i);
             let axis = if series.secondary { &f.y2 } else { &f.y1 };
             let pts: Vec<(f64, f64)> = series
                 .points
@@ -296,11 +385,8 @@ impl Chart {
                 r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
                 path.join(" ")
             );
-            for (x, y) in &pts {
-                let _ = writeln!(
-                    s,
-                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.2" fill="{color}"/>"#
-                );
+            for &(x, y) in &pts {
+                marker.draw(s, x, y, color);
             }
             let ly = TOP + 10.0 + i as f64 * 18.0;
             let _ = writeln!(
@@ -311,6 +397,7 @@ impl Chart {
                 ly + 4.0,
                 escape(&series.name)
             );
+            marker.draw(s, legend_x + 11.0, ly, color);
         }
     }
 
@@ -370,6 +457,45 @@ mod tests {
         assert_eq!(label(2_500_000.0), "2.5M");
         assert_eq!(label(0.25), "0.25");
         assert_eq!(label(3.0), "3");
+    }
+
+    /// The palette repeated after eight series: in the footprint chart `payload_floor` and a
+    /// strategy eight places later were the same blue line with the same dots.
+    #[test]
+    fn no_two_series_of_a_chart_share_their_style() {
+        let series: Vec<Series> = (0..30)
+            .map(|i| Series::new(format!("s{i}"), vec![(1.0, i as f64), (2.0, 1.0)]))
+            .collect();
+        let chart = Chart {
+            series,
+            ..Chart::default()
+        };
+        let svg = chart.render();
+        let styles: Vec<(&str, Marker)> = (0..30).map(style).collect();
+        for (i, a) in styles.iter().enumerate() {
+            assert!(!styles[..i].contains(a), "series {i} repeats {a:?}");
+        }
+        // Drawn as styled: each series' legend line in its colour, and its markers.
+        assert_eq!(svg.matches("<polyline").count(), 30);
+        assert!(svg.contains("<rect") && svg.contains("<polygon"));
+    }
+
+    /// A log axis was labelled at its ends only (the oltp chart showed 256 and 2000, not the
+    /// four capacities measured).
+    #[test]
+    fn a_log_axis_is_ticked_at_every_measured_x() {
+        let chart = Chart {
+            x_log: true,
+            series: vec![Series::new(
+                "hits",
+                vec![(256.0, 1.0), (512.0, 2.0), (1000.0, 3.0), (2000.0, 4.0)],
+            )],
+            ..Chart::default()
+        };
+        let svg = chart.render();
+        for x in ["256", "512", "1000", "2000"] {
+            assert!(svg.contains(&format!(">{x}</text>")), "no tick at {x}");
+        }
     }
 
     #[test]
