@@ -19,11 +19,12 @@
 //! article's scenario counts a cache per worker, as for an in-process cache.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::marker::PhantomData;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cache_core::{Clock, ExpiringCache, Timestamp};
 
@@ -36,19 +37,32 @@ pub const SOURCE: &str = include_str!("../../python/article_cache.py");
 /// The interpreter run: `python3` on `PATH`.
 pub const PYTHON: &str = "python3";
 
-/// One `python3` process serving one cache.
+/// How long one request to the interpreter may wait: to be taken (the pipe full), or for its
+/// answer. A stopped or stalled interpreter ends the request with an error after this, as a
+/// stalled cache server does after `--redis-timeout`.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest reply line read (a get's value, a number): more is an error, not memory.
+const LONGEST_REPLY: u64 = 1 << 20;
+
+/// Requests waiting for the writer thread.
+const QUEUED: usize = 4_096;
+
+/// One `python3` process serving one cache. Requests go to its stdin through a writer thread
+/// and replies come back through a reader thread, so that no call waits on a pipe for longer
+/// than the timeout.
 struct Driver {
     child: Child,
     pid: u32,
-    requests: BufWriter<ChildStdin>,
-    replies: BufReader<ChildStdout>,
-    line: String,
+    requests: Option<SyncSender<String>>,
+    replies: Receiver<Result<String, String>>,
+    timeout: Duration,
 }
 
 impl Driver {
     /// Starts the interpreter on [`SOURCE`] (`-I`: no user site, no `PYTHON*` variables) and
     /// reads its `ready` line: the Python version.
-    fn start() -> Result<(Driver, String), String> {
+    fn start(timeout: Duration) -> Result<(Driver, String), String> {
         let mut child = Command::new(PYTHON)
             .args(["-I", "-c", SOURCE])
             .stdin(Stdio::piped())
@@ -60,12 +74,45 @@ impl Driver {
             let _ = child.kill();
             return Err(format!("{PYTHON}: no pipes"));
         };
+        let (to_writer, queued) = sync_channel::<String>(QUEUED);
+        std::thread::spawn(move || {
+            let mut out = BufWriter::with_capacity(1 << 16, stdin);
+            // Sent as soon as nothing more is waiting: a question reaches Python at once, a
+            // stream of sets in large writes.
+            while let Ok(first) = queued.recv() {
+                let written = std::iter::once(first)
+                    .chain(std::iter::from_fn(|| queued.try_recv().ok()))
+                    .try_for_each(|request| out.write_all(request.as_bytes()));
+                if written.and_then(|()| out.flush()).is_err() {
+                    return;
+                }
+            }
+        });
+        let (to_caller, replies) = sync_channel(QUEUED);
+        std::thread::spawn(move || {
+            let mut input = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                let reply = match (&mut input).take(LONGEST_REPLY).read_line(&mut line) {
+                    Ok(0) => Err(format!("{PYTHON} ended (its message, if any, is above)")),
+                    Ok(_) if !line.ends_with('\n') => Err(format!(
+                        "{PYTHON}: a reply longer than {LONGEST_REPLY} bytes"
+                    )),
+                    Ok(_) => Ok(line.trim_end_matches('\n').to_owned()),
+                    Err(e) => Err(format!("{PYTHON}: unreadable reply: {e}")),
+                };
+                let last = reply.is_err();
+                if to_caller.send(reply).is_err() || last {
+                    return;
+                }
+            }
+        });
         let mut d = Driver {
             pid: child.id(),
             child,
-            requests: BufWriter::with_capacity(1 << 16, stdin),
-            replies: BufReader::new(stdout),
-            line: String::new(),
+            requests: Some(to_writer),
+            replies,
+            timeout,
         };
         let ready = d.reply()?;
         let version = ready
@@ -75,24 +122,43 @@ impl Driver {
         Ok((d, version))
     }
 
-    /// Sends `request`, fields separated by tabs, with the tab that ends its last field.
+    /// Sends `request`, fields separated by tabs, with the tab that ends its last field;
+    /// waits at most the timeout for room in the queue.
     fn send(&mut self, request: &str) -> Result<(), String> {
-        self.requests
-            .write_all(request.as_bytes())
-            .and_then(|()| self.requests.write_all(b"\t\n"))
-            .map_err(|e| format!("{PYTHON} stopped reading: {e}"))
+        let Some(requests) = &self.requests else {
+            return Err(format!("{PYTHON} stopped reading"));
+        };
+        let mut line = format!("{request}\t\n");
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match requests.try_send(line) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                    line = back;
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(TrySendError::Full(_)) => {
+                    return Err(format!(
+                        "{PYTHON} took no request for {:?} (stopped or stalled)",
+                        self.timeout
+                    ));
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(format!("{PYTHON} stopped reading"));
+                }
+            }
+        }
     }
 
-    /// The next reply line, after sending what is buffered.
+    /// The next reply line, within the timeout.
     fn reply(&mut self) -> Result<String, String> {
-        self.requests
-            .flush()
-            .map_err(|e| format!("{PYTHON} stopped reading: {e}"))?;
-        self.line.clear();
-        match self.replies.read_line(&mut self.line) {
-            Ok(0) => Err(format!("{PYTHON} ended (its message, if any, is above)")),
-            Ok(_) => Ok(self.line.trim_end_matches('\n').to_owned()),
-            Err(e) => Err(format!("{PYTHON}: unreadable reply: {e}")),
+        match self.replies.recv_timeout(self.timeout) {
+            Ok(reply) => reply,
+            Err(RecvTimeoutError::Timeout) => Err(format!(
+                "{PYTHON} did not answer within {:?} (stopped or stalled)",
+                self.timeout
+            )),
+            Err(RecvTimeoutError::Disconnected) => Err(format!("{PYTHON} ended")),
         }
     }
 
@@ -103,9 +169,9 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// Kills the interpreter (its threads here end with its pipes) and reaps it.
     fn drop(&mut self) {
-        // End of input ends the driver's loop; a driver that does not end is killed.
-        let _ = self.requests.flush();
+        self.requests = None;
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -196,18 +262,20 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
     /// Starts a `python3` process holding an empty cache of `maxlen` entries on `clock`;
     /// `Err` says why it could not (no `python3`, or it did not start the module).
     pub fn start(maxlen: usize, clock: C) -> Result<Self, String> {
-        Self::start_counted(maxlen, clock, false, SharedFailures::default())
+        Self::start_counted(maxlen, clock, false, SharedFailures::default(), TIMEOUT)
     }
 
     /// As [`Self::start`], counting failures in `failures`; with `trace`, `tracemalloc` is
-    /// started before the cache is made, so that [`Self::traced_bytes`] counts it all.
+    /// started before the cache is made, so that [`Self::traced_bytes`] counts it all; each
+    /// request waits at most `timeout` ([`TIMEOUT`] but in tests).
     fn start_counted(
         maxlen: usize,
         clock: C,
         trace: bool,
         failures: SharedFailures,
+        timeout: Duration,
     ) -> Result<Self, String> {
-        let (mut d, version) = Driver::start()?;
+        let (mut d, version) = Driver::start(timeout)?;
         if trace && d.ask("T")? != "ok" {
             return Err(format!("{PYTHON} did not start tracemalloc"));
         }
@@ -390,7 +458,7 @@ struct Processes {
 impl Processes {
     fn version(&self) -> Result<String, String> {
         self.version
-            .get_or_init(|| Driver::start().map(|(_, v)| v))
+            .get_or_init(|| Driver::start(TIMEOUT).map(|(_, v)| v))
             .clone()
     }
 
@@ -412,7 +480,14 @@ impl Build for PythonBuild {
         clock: C,
     ) -> Box<dyn ExpiringCache<K, V>> {
         let failures = Arc::clone(&self.0.failures);
-        match PythonCache::start_counted(capacity, clock.clone(), true, Arc::clone(&failures)) {
+        let started = PythonCache::start_counted(
+            capacity,
+            clock.clone(),
+            true,
+            Arc::clone(&failures),
+            TIMEOUT,
+        );
+        match started {
             Ok(cache) => {
                 lock(&self.0.caches).push(Arc::downgrade(&cache.driver));
                 Box::new(cache)

@@ -142,3 +142,70 @@ fn what_the_protocol_cannot_carry_is_a_counted_failure() {
     assert!(ints.traced_bytes().is_some());
     assert_eq!(ints.failures(), 0, "{:?}", ints.first_failure());
 }
+
+/// A stopped interpreter (here: SIGSTOP) ends a get, and a stream of sets, after the timeout
+/// with a counted failure — the run does not hang on its pipes.
+#[test]
+fn a_stopped_interpreter_ends_requests_after_the_timeout() {
+    let test = "a_stopped_interpreter_ends_requests_after_the_timeout";
+    let clock = ManualClock::new();
+    let timeout = Duration::from_millis(400);
+    let started = PythonCache::<String, String, ManualClock>::start_counted(
+        4,
+        clock.clone(),
+        false,
+        SharedFailures::default(),
+        timeout,
+    );
+    let cache = match started {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(std::env::var_os("CI").is_none(), "{test}: {e}");
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {e}");
+            return;
+        }
+    };
+    cache.set_ex("k".into(), "v".into(), Duration::from_secs(5));
+    assert_eq!(cache.get_ex(&"k".to_owned()), Some("v".to_owned()));
+    let pid = lock(&cache.driver).as_ref().unwrap().pid.to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    let began = std::time::Instant::now();
+    assert_eq!(cache.get_ex(&"k".to_owned()), None);
+    assert!(began.elapsed() < 10 * timeout, "{:?}", began.elapsed());
+    assert_eq!(cache.failures(), 1);
+    let why = cache.first_failure().unwrap();
+    assert!(why.contains("did not answer within"), "{why}");
+
+    // Sets into a stopped interpreter fill the pipe, then the queue: the one that finds no
+    // room fails after the timeout, and every later one at once.
+    let clock = ManualClock::new();
+    let flooded = PythonCache::<String, String, ManualClock>::start_counted(
+        4,
+        clock,
+        false,
+        SharedFailures::default(),
+        timeout,
+    )
+    .unwrap();
+    let pid = lock(&flooded.driver).as_ref().unwrap().pid.to_string();
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(stopped);
+    let began = std::time::Instant::now();
+    for i in 0..200_000u32 {
+        flooded.set_ex(format!("key{i}"), "v".repeat(40), Duration::from_secs(5));
+    }
+    assert!(began.elapsed() < 20 * timeout, "{:?}", began.elapsed());
+    assert!(flooded.failures() > 0);
+    let why = flooded.first_failure().unwrap();
+    assert!(why.contains("took no request"), "{why}");
+}
