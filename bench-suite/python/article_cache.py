@@ -78,10 +78,13 @@ def serve(requests, replies):
     write = replies.write
     write('ready %d.%d.%d\n' % sys.version_info[:3])
     replies.flush()
-    for line in requests:
+    # Lines are read as bytes through the binary reader, whose buffer has one fixed size, and
+    # decoded one at a time: a text reader keeps its last decoded chunk, whose size depends on
+    # how the pipe's reads fell, and tracemalloc would count it.
+    for raw in requests:
         # Few objects per request: under tracemalloc each allocation is traced, and sets are
         # most of what a run sends.
-        f = line.split('\t')
+        f = raw.decode().split('\t')
         op = f[0]
         if op == 'S':
             now[0] = float(f[1])
@@ -131,7 +134,7 @@ def serve(requests, replies):
 
 if __name__ == '__main__':
     try:
-        serve(sys.stdin, sys.stdout)
+        serve(sys.stdin.buffer, sys.stdout)
     except (ValueError, KeyError, IndexError) as e:
         sys.stderr.write('article_cache: bad request: %s\n' % e)
         sys.exit(2)
