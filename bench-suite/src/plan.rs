@@ -472,7 +472,7 @@ impl fmt::Display for Plan {
 mod tests {
     use super::*;
 
-    fn args() -> PlanArgs {
+    pub(super) fn args() -> PlanArgs {
         PlanArgs {
             valid: Some(50_000),
             rate: None,
@@ -629,22 +629,6 @@ mod against_runs {
     use super::*;
     use crate::strategies::Registry;
 
-    fn plan_args() -> PlanArgs {
-        PlanArgs {
-            valid: None,
-            rate: None,
-            ttl: None,
-            key_bytes: 20,
-            value_bytes: 8,
-            workers: 1,
-            caches: 1,
-            maxlen: None,
-            strategies: Vec::new(),
-            sample: None,
-            seed: 1,
-        }
-    }
-
     /// What a retention run of the plan's workload at the user's own maxlen holds at the end of
     /// its writes, per cache: the figure a plan's steady state stands for.
     fn full_run(s: &Strategy, inputs: &Inputs, shape: &Strings, seed: u64) -> i64 {
@@ -690,7 +674,7 @@ mod against_runs {
                 caches: 3,
                 maxlen: Some(maxlen),
                 seed: 7,
-                ..plan_args()
+                ..super::tests::args()
             };
             let plan = run(&args, &strategies, &Progress::hidden()).unwrap();
             let inputs = Inputs::from_args(&args).unwrap();

@@ -28,7 +28,7 @@ pub const MEASUREMENT: Measurement = Measurement {
     track: Track::After,
     run: |i| {
         Ok(Box::new(Advice::derive(
-            i.strategies,
+            &i.cfg.strategies,
             i.section::<Footprint>()?,
             i.section::<Retention>()?,
             i.section::<Scenario>()?,

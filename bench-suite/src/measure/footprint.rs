@@ -328,7 +328,7 @@ pub const MEASUREMENT: Measurement = Measurement {
     track: Track::Memory,
     run: |i| {
         let fp = Footprint::run(
-            i.strategies,
+            &i.cfg.strategies,
             &i.cfg.footprint_entries,
             i.apart.footprint,
             i.progress,

@@ -177,7 +177,7 @@ pub const MEASUREMENT: Measurement = Measurement {
     track: Track::Replays,
     run: |i| {
         Ok(Box::new(HitRatio::run(
-            i.strategies,
+            &i.cfg.strategies,
             &i.cfg.hit_ratio,
             i.progress,
         )?))
@@ -302,14 +302,7 @@ impl Section for HitRatio {
             c.ttl_secs,
             (c.ttl_secs / c.tick_secs).round()
         );
-        if !self.servers.is_empty() {
-            let _ = writeln!(
-                o,
-                "Not replayed: {} — the entries live in another process (a cache server's, or \
-                 an interpreter's), so a replay is a round trip per request.\n",
-                self.servers.join(", ")
-            );
-        }
+        not_replayed_note(o, &self.servers);
         not_measured_note(
             o,
             self.hit_ratio.iter().map(|h| (h.strategy, &h.not_measured)),
@@ -353,6 +346,19 @@ impl Section for HitRatio {
 
 /// What a table shows where a cell was not measured.
 pub(crate) const NOT_MEASURED: &str = "not measured";
+
+/// The line that names the strategies a replay leaves out because their entries live in
+/// another process (nothing when there are none).
+pub(crate) fn not_replayed_note(o: &mut String, names: &[&str]) {
+    if !names.is_empty() {
+        let _ = writeln!(
+            o,
+            "Not replayed: {} — the entries live in another process (a cache server's, or an \
+             interpreter's), so a replay is a round trip per request.\n",
+            names.join(", ")
+        );
+    }
+}
 
 /// One line per strategy with cells not measured, saying why.
 pub(crate) fn not_measured_note<'a>(

@@ -25,7 +25,6 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::section::Section;
-use crate::strategies::Strategy;
 use crate::trace::{Format, Trace};
 use config::ReportConfig;
 
@@ -106,8 +105,6 @@ impl std::fmt::Debug for Apart<'_> {
 pub struct Inputs<'a> {
     /// The run's parameters.
     pub cfg: &'a ReportConfig,
-    /// The strategies measured (`cfg.strategies`).
-    pub strategies: &'a [Strategy],
     /// The recorded traces, read before anything is measured, each with its capacities.
     pub traces: &'a [(Trace, Vec<usize>, Format)],
     /// The runners of processes apart.
@@ -232,6 +229,7 @@ mod tests {
     use super::*;
     use crate::measure::advice::Advice;
     use crate::measure::footprint::Footprint;
+    use crate::strategies::Strategy;
 
     #[test]
     fn a_measurement_reads_only_the_sections_measured_before_it() {
@@ -246,7 +244,6 @@ mod tests {
         let before: [&dyn Measured; 1] = [&advice];
         let inputs = Inputs {
             cfg: &cfg,
-            strategies: &[],
             traces: &[],
             apart: Apart {
                 footprint: &no_footprint,

@@ -10,7 +10,7 @@ use cache_core::SystemClock;
 use serde::Serialize;
 
 use super::footprint::Footprint;
-use super::retention::{ClockKind, Retention};
+use super::retention::{ClockKind, Retention, RetentionRow};
 use crate::error::Result;
 use crate::format::{bytes, f1, nanos, or_dash};
 use crate::measure::{Measurement, Track};
@@ -137,18 +137,26 @@ pub fn get_hit_ns(strategy: &Strategy) -> f64 {
     per_hit[HIT_BATCHES / 2]
 }
 
+/// Whether a retention run measured the article's own cache: its capacity, at full scale on
+/// the hand-moved clock (its bytes are then a cache's in the workload, as measured).
+fn at_article_size(r: &RetentionRow) -> bool {
+    r.capacity as u64 == article::ENTRIES_PER_CACHE && r.clock == ClockKind::Manual
+}
+
 /// What `strategy`'s caches hold in the workload, split: the design's part (its port's bytes
 /// over the repair's: the expired entries the design keeps) and the runtime's (its bytes over
 /// the port's), per cache at the article's maxlen. `None` unless it declared
 /// [`Strategy::same_design_as`] and all three were measured at the article's size.
-fn design_split(strategy: &Strategy, rows: &[ScenarioRow]) -> Option<String> {
+fn design_split(
+    strategy: &Strategy,
+    rows: &[ScenarioRow],
+    retention: &Retention,
+) -> Option<String> {
     let (port, repair) = strategy.same_design()?;
     let per_cache = |name: &str| {
-        let r = rows.iter().find(|r| r.strategy == name)?;
-        r.workload_source
-            .starts_with("bytes held")
-            .then_some(r.workload_bytes? / r.copies as f64)
-            .map(|b| (b, r.bytes_per_entry))
+        let held = retention.steady(name).filter(|r| at_article_size(r))?;
+        let row = rows.iter().find(|r| r.strategy == name)?;
+        Some((held.resident_bytes as f64, row.bytes_per_entry))
     };
     let (mine, my_entry) = per_cache(strategy.name())?;
     let (ported, port_entry) = per_cache(port)?;
@@ -188,7 +196,7 @@ pub const MEASUREMENT: Measurement = Measurement {
     run: |i| {
         let (fp, retention) = (i.section::<Footprint>()?, i.section::<Retention>()?);
         Ok(Box::new(Scenario::run(
-            i.strategies,
+            &i.cfg.strategies,
             fp,
             retention,
             i.progress,
@@ -219,19 +227,14 @@ impl Scenario {
                 let get_hit_ns = get_hit_ns(s);
                 bar.inc(1);
                 let (workload_bytes, workload_source) = match retention.steady(s.name()) {
-                    Some(r)
-                        if r.capacity as u64 == article::ENTRIES_PER_CACHE
-                            && r.clock == ClockKind::Manual =>
-                    {
-                        (
-                            Some(r.resident_bytes as f64 * copies),
-                            format!(
-                                "bytes held at the end of the write phase, retention run at \
+                    Some(r) if at_article_size(r) => (
+                        Some(r.resident_bytes as f64 * copies),
+                        format!(
+                            "bytes held at the end of the write phase, retention run at \
                                  capacity {}",
-                                r.capacity
-                            ),
-                        )
-                    }
+                            r.capacity
+                        ),
+                    ),
                     Some(r) => {
                         let held = r.resident_entries as f64 / r.capacity as f64;
                         (
@@ -263,7 +266,7 @@ impl Scenario {
         bar.finish_and_clear();
         let scenario_design_split = strategies
             .iter()
-            .filter_map(|s| design_split(s, &scenario))
+            .filter_map(|s| design_split(s, &scenario, retention))
             .collect();
         Scenario {
             scenario,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use cache_core::ManualClock;
 use serde::Serialize;
 
-use super::hitratio::{NOT_MEASURED, not_measured_note};
+use super::hitratio::{NOT_MEASURED, not_measured_note, not_replayed_note};
 use super::parallel;
 use crate::error::{Error, Result};
 use crate::format::{f2, percent};
@@ -277,7 +277,7 @@ pub const MEASUREMENT: Measurement = Measurement {
     name: "traces",
     track: Track::Replays,
     run: |i| {
-        let traces = TraceHitRatio::run(i.strategies, i.traces, &i.cfg.traces, i.progress);
+        let traces = TraceHitRatio::run(&i.cfg.strategies, i.traces, &i.cfg.traces, i.progress);
         Ok(Box::new(traces))
     },
 };
@@ -426,14 +426,7 @@ impl Section for TraceHitRatio {
              request misses, whatever the capacity (it is also what a strategy without a \
              bound, left out here, reaches). Hit ratio in percent.\n"
         );
-        if !self.left_out.is_empty() {
-            let _ = writeln!(
-                o,
-                "Not replayed: {} — the entries live in another process, so a replay is a round \
-                 trip per request.\n",
-                self.left_out.join(", ")
-            );
-        }
+        not_replayed_note(o, &self.left_out);
         not_measured_note(
             o,
             self.trace_hit_ratio

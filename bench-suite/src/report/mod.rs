@@ -113,7 +113,6 @@ pub fn run(cfg: &ReportConfig, apart: Apart<'_>, progress: &Progress) -> Result<
     }
     let inputs = Inputs {
         cfg,
-        strategies: s,
         traces: &traces,
         apart,
         progress,

@@ -219,7 +219,7 @@ impl MemcachedServer {
             self.0.failed(what.clone());
             what
         })?;
-        let rss = e.pid.and_then(resident_set);
+        let rss = e.pid.and_then(super::server::resident_set);
         Ok((stats, rss))
     }
 }
@@ -312,32 +312,5 @@ impl External for MemcachedServer {
                 ..MemcachedOptions::default()
             });
         }
-    }
-}
-
-/// A process's resident set in bytes, from `/proc/PID/status` (Linux).
-pub(super) fn resident_set(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .strip_suffix("kB")?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn this_process_has_a_resident_set() {
-        if cfg!(target_os = "linux") {
-            assert!(resident_set(std::process::id()).unwrap() > 0);
-        }
-        assert_eq!(resident_set(u32::MAX), None);
     }
 }

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use cache_core::{Clock, ExpiringCache, Timestamp};
 
+use super::server::Failures;
 use super::types::Wire;
 use super::{BenchClock, Build, External, Key, ServerBytes, Strategy, Value};
 
@@ -192,15 +193,8 @@ fn field<T: Wire>(x: &T) -> Result<String, String> {
     Ok(text)
 }
 
-/// What has failed so far.
-#[derive(Debug, Default)]
-struct Failures {
-    count: u64,
-    first: Option<String>,
-}
-
-/// Failures, shared by every cache of a strategy.
-type SharedFailures = Arc<Mutex<Failures>>;
+/// Failures, shared by every cache of a strategy (counted as a server's are).
+type SharedFailures = Arc<Failures>;
 
 /// A cache's process, shared with its strategy (which reads its memory); `None` once it failed.
 type SharedDriver = Arc<Mutex<Option<Driver>>>;
@@ -209,17 +203,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn fail(failures: &Mutex<Failures>, why: String) {
-    let mut f = lock(failures);
-    f.count += 1;
-    f.first.get_or_insert(why);
-}
-
 /// Runs `f` on `driver`; a failure is counted in `failures`, and a process that failed is
 /// dropped (every later request fails at once).
 fn with_driver<T>(
     driver: &Mutex<Option<Driver>>,
-    failures: &Mutex<Failures>,
+    failures: &Failures,
     f: impl FnOnce(&mut Driver) -> Result<T, String>,
 ) -> Option<T> {
     let mut guard = lock(driver);
@@ -230,11 +218,9 @@ fn with_driver<T>(
     match result {
         Ok(x) => Some(x),
         Err(why) => {
-            if !why.starts_with("a key or value") {
-                *guard = None;
-            }
+            *guard = None;
             drop(guard);
-            fail(failures, why);
+            failures.add_one(why);
             None
         }
     }
@@ -317,16 +303,16 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
 
     /// Requests that failed so far.
     pub fn failures(&self) -> u64 {
-        lock(&self.failures).count
+        self.failures.count()
     }
 
     /// The first failure, in words.
     pub fn first_failure(&self) -> Option<String> {
-        lock(&self.failures).first.clone()
+        self.failures.first()
     }
 
     fn fail(&self, why: String) {
-        fail(&self.failures, why);
+        self.failures.add_one(why);
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Driver) -> Result<T, String>) -> Option<T> {
@@ -493,7 +479,7 @@ impl Build for PythonBuild {
                 Box::new(cache)
             }
             Err(why) => {
-                fail(&failures, why);
+                failures.add_one(why);
                 Box::new(PythonCache {
                     maxlen: capacity,
                     clock,
@@ -535,18 +521,18 @@ impl External for PythonProcesses {
             data += with_driver(&driver, &self.0.failures, |d| number(d, "B"))
                 .ok_or_else(|| format!("{PYTHON}: tracemalloc's count could not be read"))?;
             rss = rss
-                .zip(pid.and_then(super::memcached::resident_set))
+                .zip(pid.and_then(super::server::resident_set))
                 .map(|(a, b)| a + b);
         }
         Ok(ServerBytes { data, rss })
     }
 
     fn failures(&self) -> u64 {
-        lock(&self.0.failures).count
+        self.0.failures.count()
     }
 
     fn first_failure(&self) -> Option<String> {
-        lock(&self.0.failures).first.clone()
+        self.0.failures.first()
     }
 
     fn child_env(&self) -> Vec<(String, String)> {

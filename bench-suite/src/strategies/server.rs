@@ -31,6 +31,24 @@ pub(super) struct Failures {
 }
 
 impl Failures {
+    /// Counts one failure, described by `why`.
+    pub(super) fn add_one(&self, why: String) {
+        self.add(1, || Some(why));
+    }
+
+    /// Failures so far.
+    pub(super) fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The first failure, in words.
+    pub(super) fn first(&self) -> Option<String> {
+        self.first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn add(&self, n: u64, what: impl FnOnce() -> Option<String>) {
         if n == 0 {
             return;
@@ -76,21 +94,17 @@ impl<O: Clone, E> Target<O, E> {
 
     /// Counts a failed command, described by `what`.
     pub(super) fn failed(&self, what: String) {
-        self.failures.add(1, || Some(what));
+        self.failures.add_one(what);
     }
 
     /// Failed commands so far, over every cache built and dropped.
     pub(super) fn failures(&self) -> u64 {
-        self.failures.count.load(Ordering::Relaxed)
+        self.failures.count()
     }
 
     /// The first failure, in words.
     pub(super) fn first_failure(&self) -> Option<String> {
-        self.failures
-            .first
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.failures.first()
     }
 
     /// The cache the measurements see, around `inner` (`Err`: it could not be built, counted
@@ -222,6 +236,20 @@ pub(super) fn redacted(url: &str) -> String {
     format!("{}{user}:***{}", &url[..scheme_end], &rest[at..])
 }
 
+/// A process's resident set in bytes, from `/proc/PID/status` (Linux).
+pub(super) fn resident_set(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +275,13 @@ mod tests {
         for bad in ["0", "-1", "nan", "inf", "3601", "x"] {
             assert!(parse_timeout(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn this_process_has_a_resident_set() {
+        if cfg!(target_os = "linux") {
+            assert!(resident_set(std::process::id()).unwrap() > 0);
+        }
+        assert_eq!(resident_set(u32::MAX), None);
     }
 }

@@ -372,7 +372,7 @@ pub const MEASUREMENT: Measurement = Measurement {
     track: Track::Memory,
     run: |i| {
         let run = Retention::run(
-            i.strategies,
+            &i.cfg.strategies,
             &i.cfg.retention,
             i.progress,
             i.apart.retention,
