@@ -361,7 +361,9 @@ impl Footprint {
             }
         }
         // One lane per shared server (its rows in order: they measure the same server), one per
-        // other row; the largest first, so that no core waits at the end for a long one.
+        // other row; the longest first, so that no core waits at the end for a long one: a
+        // strategy in another process (each of its sets a message) before those in this one,
+        // then the most entries.
         let mut lanes: Vec<Vec<usize>> = Vec::new();
         for (i, (s, ..)) in jobs.iter().enumerate() {
             let server = s
@@ -377,7 +379,11 @@ impl Footprint {
                 None => lanes.push(vec![i]),
             }
         }
-        lanes.sort_by_key(|l| std::cmp::Reverse(l.iter().map(|&i| jobs[i].2).sum::<usize>()));
+        lanes.sort_by_key(|l| {
+            let outside = jobs[l[0]].0.is_some_and(|s| s.external().is_some());
+            let entries = l.iter().map(|&i| jobs[i].2).sum::<usize>();
+            (!outside, std::cmp::Reverse(entries))
+        });
         let measured = super::parallel(lanes.len(), |l| {
             lanes[l]
                 .iter()

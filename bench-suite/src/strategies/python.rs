@@ -19,7 +19,8 @@
 //! article's scenario counts a cache per worker, as for an in-process cache.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::marker::PhantomData;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
@@ -46,8 +47,15 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest reply line read (a get's value, a number): more is an error, not memory.
 const LONGEST_REPLY: u64 = 1 << 20;
 
-/// Requests waiting for the writer thread.
-const QUEUED: usize = 4_096;
+/// Chunks of requests waiting for the writer thread.
+const QUEUED: usize = 16;
+
+/// Requests that need no reply (sets) are sent together once they fill this many bytes, or
+/// with the next question.
+const CHUNK: usize = 1 << 16;
+
+/// Replies waiting for the caller.
+const REPLIES: usize = 4_096;
 
 /// One `python3` process serving one cache. Requests go to its stdin through a writer thread
 /// and replies come back through a reader thread, so that no call waits on a pipe for longer
@@ -56,6 +64,8 @@ struct Driver {
     child: Child,
     pid: u32,
     requests: Option<SyncSender<String>>,
+    /// Sets not yet handed to the writer thread.
+    pending: String,
     replies: Receiver<Result<String, String>>,
     timeout: Duration,
 }
@@ -77,19 +87,14 @@ impl Driver {
         };
         let (to_writer, queued) = sync_channel::<String>(QUEUED);
         std::thread::spawn(move || {
-            let mut out = BufWriter::with_capacity(1 << 16, stdin);
-            // Sent as soon as nothing more is waiting: a question reaches Python at once, a
-            // stream of sets in large writes.
-            while let Ok(first) = queued.recv() {
-                let written = std::iter::once(first)
-                    .chain(std::iter::from_fn(|| queued.try_recv().ok()))
-                    .try_for_each(|request| out.write_all(request.as_bytes()));
-                if written.and_then(|()| out.flush()).is_err() {
+            let mut stdin = stdin;
+            while let Ok(chunk) = queued.recv() {
+                if stdin.write_all(chunk.as_bytes()).is_err() {
                     return;
                 }
             }
         });
-        let (to_caller, replies) = sync_channel(QUEUED);
+        let (to_caller, replies) = sync_channel(REPLIES);
         std::thread::spawn(move || {
             let mut input = BufReader::new(stdout);
             loop {
@@ -112,6 +117,7 @@ impl Driver {
             pid: child.id(),
             child,
             requests: Some(to_writer),
+            pending: String::new(),
             replies,
             timeout,
         };
@@ -123,19 +129,37 @@ impl Driver {
         Ok((d, version))
     }
 
-    /// Sends `request`, fields separated by tabs, with the tab that ends its last field;
-    /// waits at most the timeout for room in the queue.
-    fn send(&mut self, request: &str) -> Result<(), String> {
+    /// Queues `request` (fields separated by tabs; the tab that ends its last field is added).
+    /// A question is sent at once, with everything queued before it; a set waits until the
+    /// queue holds [`CHUNK`] bytes, so that a stream of sets reaches Python in large writes
+    /// and Python reads many at a time instead of waking for each.
+    fn send(&mut self, request: fmt::Arguments<'_>, question: bool) -> Result<(), String> {
+        if self.requests.is_none() {
+            return Err(format!("{PYTHON} stopped reading"));
+        }
+        let _ = writeln!(self.pending, "{request}\t");
+        if question || self.pending.len() >= CHUNK {
+            let chunk = std::mem::replace(&mut self.pending, String::with_capacity(CHUNK + 256));
+            self.ship(chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Hands `chunk` to the writer thread, waiting at most the timeout for room.
+    fn ship(&mut self, mut chunk: String) -> Result<(), String> {
         let Some(requests) = &self.requests else {
             return Err(format!("{PYTHON} stopped reading"));
         };
-        let mut line = format!("{request}\t\n");
-        let deadline = Instant::now() + self.timeout;
+        // Read the time only once the queue is full: most chunks find room.
+        let mut deadline = None;
         loop {
-            match requests.try_send(line) {
+            match requests.try_send(chunk) {
                 Ok(()) => return Ok(()),
-                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
-                    line = back;
+                Err(TrySendError::Full(back))
+                    if Instant::now()
+                        < *deadline.get_or_insert_with(|| Instant::now() + self.timeout) =>
+                {
+                    chunk = back;
                     std::thread::sleep(Duration::from_micros(200));
                 }
                 Err(TrySendError::Full(_)) => {
@@ -164,7 +188,7 @@ impl Driver {
     }
 
     fn ask(&mut self, request: &str) -> Result<String, String> {
-        self.send(request)?;
+        self.send(format_args!("{request}"), true)?;
         self.reply()
     }
 }
@@ -179,8 +203,17 @@ impl Drop for Driver {
 }
 
 /// A time in a request: `ns` nanoseconds as seconds, an exact decimal (`12.000000345`).
-fn secs(ns: u128) -> String {
-    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+struct Secs(u128);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{:09}",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
+    }
 }
 
 /// A field of a request: the text of a key or value, which must not hold the protocol's
@@ -326,7 +359,7 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
 
     /// Entries in the deque not expired at `now`.
     pub fn live_len(&self, now: Timestamp) -> Option<u64> {
-        self.with(|d| number(d, &format!("C\t{}", secs(now.as_nanos().into()))))
+        self.with(|d| number(d, &format!("C\t{}", Secs(now.as_nanos().into()))))
     }
 
     /// Starts `tracemalloc` in the process: from now on [`Self::traced_bytes`] counts.
@@ -345,7 +378,7 @@ impl<K: Wire, V: Wire, C: Clock> PythonCache<K, V, C> {
 
     /// The median time of one `get_ex(key)` measured inside Python (15 rounds of `n` calls).
     pub fn get_median_ns(&self, key: &K, n: u32) -> Option<u64> {
-        let now = secs(self.clock.now().as_nanos().into());
+        let now = Secs(self.clock.now().as_nanos().into());
         let key = field(key).map_err(|e| self.fail(e)).ok()?;
         self.with(|d| number(d, &format!("P\t{now}\t{key}\t{n}")))
     }
@@ -367,7 +400,7 @@ where
 {
     /// `cache.get_ex(key)` in Python, at this clock's time.
     fn get_ex(&self, key: &K) -> Option<V> {
-        let now = secs(self.clock.now().as_nanos().into());
+        let now = Secs(self.clock.now().as_nanos().into());
         let key = field(key).map_err(|e| self.fail(e)).ok()?;
         let reply = self.with(|d| d.ask(&format!("G\t{now}\t{key}")))?;
         match reply.strip_prefix("H\t") {
@@ -386,14 +419,11 @@ where
     /// `cache.set_ex(key, value, ttl)` in Python, at this clock's time, the TTL in whole
     /// nanoseconds (`Duration::MAX` included: Python's integers have no bound).
     fn set_ex(&self, key: K, value: V, ttl: Duration) {
-        let now = secs(self.clock.now().as_nanos().into());
-        let request = field(&key).and_then(|k| {
-            let v = field(&value)?;
-            Ok(format!("S\t{now}\t{}\t{k}\t{v}", secs(ttl.as_nanos())))
-        });
-        match request {
-            Ok(r) => {
-                self.with(|d| d.send(&r));
+        let now = Secs(self.clock.now().as_nanos().into());
+        let ttl = Secs(ttl.as_nanos());
+        match field(&key).and_then(|k| Ok((k, field(&value)?))) {
+            Ok((k, v)) => {
+                self.with(|d| d.send(format_args!("S\t{now}\t{ttl}\t{k}\t{v}"), false));
             }
             Err(why) => self.fail(why),
         }
@@ -546,7 +576,7 @@ impl External for PythonProcesses {
     fn live_entries(&self, now: Timestamp) -> Option<u64> {
         let newest = self.0.live().pop()?;
         with_driver(&newest, &self.0.failures, |d| {
-            number(d, &format!("C\t{}", secs(now.as_nanos().into())))
+            number(d, &format!("C\t{}", Secs(now.as_nanos().into())))
         })
     }
 

@@ -430,7 +430,10 @@ impl Retention {
             Ok(got)
         };
         let on_clock = |i: &usize| jobs[*i].1.clock == ClockKind::Manual;
-        let (manual, timed): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(on_clock);
+        let (mut manual, timed): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(on_clock);
+        // A strategy in another process first: each of its operations is a message, so its
+        // runs are the longest, and a core that took one last would leave the other idle.
+        manual.sort_by_key(|&i| jobs[i].0.external().is_none());
         let mut results: Vec<Option<Vec<Sample>>> = (0..jobs.len()).map(|_| None).collect();
         for (i, got) in manual
             .iter()
