@@ -1,6 +1,7 @@
 //! The values the measurements store, below everything that builds or measures a cache: the
 //! article's 8-byte value, and [`TrackedValue`], which counts its own copies so that the
-//! retention measurement observes which entries a cache holds instead of asking it.
+//! retention measurement observes which entries a cache holds instead of asking it, and
+//! [`Held`], the replays' value, which counts its copies alive for the same reason.
 //! The strategies module builds caches of these values; the measurements use them.
 
 use std::fmt;
@@ -107,5 +108,24 @@ impl PartialEq for TrackedValue {
 impl fmt::Debug for TrackedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TrackedValue").field(&self.text).finish()
+    }
+}
+
+/// The replays' value: a token whose copies alive the replay counts ([`Held::copies`]), so
+/// that it sees how many entries a cache really holds after each request — those awaiting an
+/// eviction that the cache applies later included (moka's `entry_count`, say, counts only what
+/// its batched maintenance has applied) — without asking the cache.
+#[derive(Debug, Clone)]
+pub struct Held(Arc<()>);
+
+impl Held {
+    /// A replay's own token, of which every value it stores is a copy.
+    pub fn origin() -> Held {
+        Held(Arc::new(()))
+    }
+
+    /// The copies of this token alive besides itself.
+    pub fn copies(&self) -> usize {
+        Arc::strong_count(&self.0) - 1
     }
 }

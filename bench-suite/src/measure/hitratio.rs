@@ -16,12 +16,13 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 use crate::format::f3;
-use crate::measure::{Measurement, Track};
+use crate::measure::{Measurement, Replayed, Track};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
 use crate::svg::{Chart, Series};
 use crate::table::Table;
+use crate::values::Held;
 
 /// The hit-ratio workload.
 #[derive(Debug, Clone, Serialize)]
@@ -123,39 +124,47 @@ pub struct HitRow {
     pub requests: u64,
     /// Why the cell was not measured (the strategy's declared limit), if it was not.
     pub not_measured: Option<String>,
+    /// The most entries the strategy held after any request (see [`Replayed::peak_held`]);
+    /// `None` when not measured.
+    pub peak_held: Option<u64>,
 }
 
 /// Runs `stream` through `strategy` at `capacity` in `regime`; returns the hits among the
-/// measured part.
+/// measured part and the most entries held after any request.
 pub fn replay(
     strategy: &Strategy,
     capacity: usize,
     cfg: &HitRatioConfig,
     regime: Regime,
     stream: &[u64],
-) -> u64 {
+) -> Replayed {
     let clock = ManualClock::new();
-    let cache = strategy.build::<u64, u64, _>(capacity, clock.clone());
+    let origin = Held::origin();
+    let cache = strategy.build::<u64, Held, _>(capacity, clock.clone());
     let ttl = match regime {
         Regime::CapacityLimited => Duration::MAX,
         Regime::TtlLimited => Duration::from_secs_f64(cfg.ttl_secs),
     };
     let tick = Duration::from_secs_f64(cfg.tick_secs);
     let settle = strategy.settle_every(capacity);
-    let (mut hits, mut sets) = (0, 0);
+    let (mut hits, mut sets, mut peak) = (0, 0, 0);
     for (i, &key) in stream.iter().enumerate() {
         clock.advance(tick);
         if cache.get_ex(&key).is_some() {
             hits += u64::from(i as u64 >= cfg.warmup);
         } else {
-            cache.set_ex(key, key, ttl);
+            cache.set_ex(key, origin.clone(), ttl);
             sets += 1;
             if settle.is_some_and(|every| sets % every == 0) {
                 cache.maintain();
             }
         }
+        peak = peak.max(origin.copies());
     }
-    hits
+    Replayed {
+        hits,
+        peak_held: peak as u64,
+    }
 }
 
 /// The hit-ratio section: every strategy at every capacity, in both regimes.
@@ -210,15 +219,16 @@ impl HitRatio {
         let rows = super::parallel(jobs.len(), |i| {
             let (regime, s, capacity, capacity_pct) = jobs[i];
             bar.set_message(format!("{s}/{capacity}"));
-            let (hits, not_measured) = match s.replays_at(capacity) {
+            let (got, not_measured) = match s.replays_at(capacity) {
                 Ok(()) => {
-                    let hits = progress.time("hit ratio", s.name(), || {
+                    let got = progress.time("hit ratio", s.name(), || {
                         replay(s, capacity, cfg, regime, &stream)
                     });
-                    (Some(hits), None)
+                    (Some(got), None)
                 }
                 Err(why) => (None, Some(why)),
             };
+            let hits = got.map(|g| g.hits);
             bar.inc(1);
             HitRow {
                 strategy: s.name(),
@@ -229,6 +239,7 @@ impl HitRatio {
                 hits,
                 requests: cfg.requests,
                 not_measured,
+                peak_held: got.map(|g| g.peak_held),
             }
         });
         bar.finish_and_clear();
@@ -307,6 +318,12 @@ impl Section for HitRatio {
             o,
             self.hit_ratio.iter().map(|h| (h.strategy, &h.not_measured)),
         );
+        over_capacity_note(
+            o,
+            self.hit_ratio
+                .iter()
+                .map(|h| (h.strategy, h.capacity, h.peak_held, h.regime.label())),
+        );
         for regime in Regime::ALL {
             let mut t = Table::new(
                 std::iter::once("strategy".to_owned())
@@ -314,10 +331,12 @@ impl Section for HitRatio {
             );
             for s in self.strategies() {
                 t.row(
-                    std::iter::once(s.to_owned()).chain(
-                        self.of(regime, s)
-                            .map(|h| h.hit_ratio.map_or_else(|| NOT_MEASURED.to_owned(), f3)),
-                    ),
+                    std::iter::once(s.to_owned()).chain(self.of(regime, s).map(
+                        |h| match h.hit_ratio {
+                            Some(r) => with_peak(f3(r), h.capacity, h.peak_held),
+                            None => NOT_MEASURED.to_owned(),
+                        },
+                    )),
                 );
             }
             let name = regime.label();
@@ -376,6 +395,62 @@ pub(crate) fn not_measured_note<'a>(
     }
 }
 
+/// A measured cell's figure, with the most entries the strategy held appended when that was
+/// more than its capacity: `19.21 % (held 76)`.
+pub(crate) fn with_peak(figure: String, capacity: usize, peak_held: Option<u64>) -> String {
+    match peak_held {
+        Some(p) if p > capacity as u64 => format!("{figure} (held {p})"),
+        _ => figure,
+    }
+}
+
+/// Which strategies held more entries than their capacity in some cell (each with its most
+/// over capacity, and where), and how those cells count; nothing when none did.
+/// `cells`: strategy, capacity, most held, where the cell is (a trace's name, a regime).
+pub(crate) fn over_capacity_note<'a>(
+    o: &mut String,
+    cells: impl Iterator<Item = (&'static str, usize, Option<u64>, &'a str)>,
+) {
+    // Per strategy: the cell whose excess over the capacity was the largest.
+    let mut worst: Vec<(&str, usize, u64, &str)> = Vec::new();
+    for (s, capacity, peak, place) in cells {
+        let Some(peak) = peak.filter(|&p| p > capacity as u64) else {
+            continue;
+        };
+        let ratio = |p: u64, c: usize| p as f64 / c.max(1) as f64;
+        match worst.iter_mut().find(|w| w.0 == s) {
+            Some(w) if ratio(peak, capacity) > ratio(w.2, w.1) => *w = (s, capacity, peak, place),
+            Some(_) => {}
+            None => worst.push((s, capacity, peak, place)),
+        }
+    }
+    if worst.is_empty() {
+        let _ = writeln!(
+            o,
+            "Every strategy held at most its capacity after every request of every replay here \
+             (entries counted by the values alive, so entries awaiting a later eviction count).\n"
+        );
+        return;
+    }
+    let list: Vec<String> = worst
+        .iter()
+        .map(|(s, c, p, place)| format!("{s} (at most {p} at capacity {c}, {place})"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "**Bounds.** Entries held are counted after every request by the values alive, so that \
+         entries awaiting an eviction the cache applies later count, and so do entries it has \
+         removed but frees later (moka frees through crossbeam-epoch's deferred reclamation). \
+         A cell marked *(held N)* is one where the strategy held N values at some point, more \
+         than its capacity: its bound is approximate, and part of its hits there may have come \
+         from room the others did not have. Held more than their capacity (the cell with the \
+         largest excess): {}; every other strategy held at most its capacity in every cell. \
+         Those cells count in the tables, charts and means like the others (they are the hits \
+         a user of that cache gets), marked so that they are not read as the policy's alone.\n",
+        list.join("; ")
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,7 +488,7 @@ mod tests {
         let mut cfg = HitRatioConfig::new(500, 10_000, 3);
         cfg.ttl_secs = 1e9; // never expires
         let stream = cfg.stream().unwrap();
-        let hits = replay(&strategy("hashmap"), 1, &cfg, Regime::TtlLimited, &stream);
+        let got = replay(&strategy("hashmap"), 1, &cfg, Regime::TtlLimited, &stream);
         let mut seen = std::collections::HashSet::new();
         let mut expected = 0;
         for (i, k) in stream.iter().enumerate() {
@@ -421,7 +496,60 @@ mod tests {
                 expected += 1;
             }
         }
-        assert_eq!(hits, expected);
+        assert_eq!(got.hits, expected);
+        assert_eq!(
+            got.peak_held,
+            seen.len() as u64,
+            "an unbounded map holds every key it was given, and the count sees each"
+        );
+    }
+
+    #[test]
+    fn a_bounded_cache_is_seen_holding_its_capacity_and_an_unbounded_one_more() {
+        let cfg = HitRatioConfig::new(2_000, 20_000, 5);
+        let stream = cfg.stream().unwrap();
+        for name in ["lru", "ttlfifo", "ttlfifo_s3"] {
+            let got = replay(&strategy(name), 100, &cfg, Regime::CapacityLimited, &stream);
+            assert_eq!(
+                got.peak_held, 100,
+                "{name} fills to its capacity, no further"
+            );
+        }
+        let map = replay(
+            &strategy("hashmap"),
+            100,
+            &cfg,
+            Regime::CapacityLimited,
+            &stream,
+        );
+        assert!(map.peak_held > 1_000, "{map:?}");
+        assert_eq!(with_peak("0.500".into(), 100, Some(100)), "0.500");
+        assert_eq!(
+            with_peak("0.500".into(), 100, Some(101)),
+            "0.500 (held 101)"
+        );
+        assert_eq!(with_peak("0.500".into(), 100, None), "0.500");
+        let mut note = String::new();
+        over_capacity_note(
+            &mut note,
+            [
+                ("lru", 100, Some(100), "a"),
+                ("moka", 100, Some(150), "a"),
+                ("moka", 10, Some(76), "cpp"),
+                ("moka", 1_000, Some(1_001), "b"),
+            ]
+            .into_iter(),
+        );
+        assert!(
+            note.contains("moka (at most 76 at capacity 10, cpp)") && !note.contains("lru ("),
+            "{note}"
+        );
+        let mut none = String::new();
+        over_capacity_note(&mut none, [("lru", 100, Some(100), "a")].into_iter());
+        assert!(
+            none.starts_with("Every strategy held at most its capacity"),
+            "{none}"
+        );
     }
 
     #[test]
@@ -431,9 +559,9 @@ mod tests {
         let mut short = cfg.clone();
         short.ttl_secs = 0.05; // 50 requests
         let lru = strategy("lru");
-        let long_hits = replay(&lru, 500, &cfg, Regime::TtlLimited, &stream);
-        let short_hits = replay(&lru, 500, &short, Regime::TtlLimited, &stream);
-        let no_ttl = replay(&lru, 500, &short, Regime::CapacityLimited, &stream);
+        let long_hits = replay(&lru, 500, &cfg, Regime::TtlLimited, &stream).hits;
+        let short_hits = replay(&lru, 500, &short, Regime::TtlLimited, &stream).hits;
+        let no_ttl = replay(&lru, 500, &short, Regime::CapacityLimited, &stream).hits;
         assert!(no_ttl >= long_hits, "without a TTL, at least as many hits");
         assert!(short_hits < long_hits / 2, "{short_hits} vs {long_hits}");
     }

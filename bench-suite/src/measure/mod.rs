@@ -183,6 +183,17 @@ impl Drop for CoreReserved {
     }
 }
 
+/// What one replay (Zipf or trace) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replayed {
+    /// Hits among the measured requests.
+    pub hits: u64,
+    /// The most entries the cache held after any request: its values' copies alive, counted
+    /// by the values themselves ([`crate::values::Held`]), so entries awaiting an eviction the
+    /// cache applies later count too.
+    pub peak_held: u64,
+}
+
 /// The threads [`parallel`] may run jobs on now.
 fn cores_free(cores: usize) -> usize {
     cores

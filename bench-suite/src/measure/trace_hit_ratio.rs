@@ -11,17 +11,20 @@ use std::time::Duration;
 use cache_core::ManualClock;
 use serde::Serialize;
 
-use super::hitratio::{NOT_MEASURED, not_measured_note, not_replayed_note};
+use super::hitratio::{
+    NOT_MEASURED, not_measured_note, not_replayed_note, over_capacity_note, with_peak,
+};
 use super::parallel;
 use crate::error::{Error, Result};
 use crate::format::{f2, percent};
-use crate::measure::{Measurement, Track};
+use crate::measure::{Measurement, Replayed, Track};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
 use crate::svg::{Chart, Series};
 use crate::table::Table;
 use crate::trace::{Format, Trace, catalog, opt};
+use crate::values::Held;
 
 pub use crate::strategies::BOUND;
 pub use crate::strategies::OPT;
@@ -118,19 +121,24 @@ pub struct TraceRow {
     pub hit_ratio: Option<f64>,
     /// Why the cell was not measured (the strategy's declared limit), if it was not.
     pub not_measured: Option<String>,
+    /// The most entries the strategy held after any request (see [`Replayed::peak_held`]);
+    /// `None` when not measured, and for `opt` and the bound.
+    pub peak_held: Option<u64>,
 }
 
-/// Replays `trace` on `strategy` at `capacity`, cache-aside; returns the hits. A strategy that
-/// buffers its inserts is settled every [`Strategy::settle_every`] sets.
-pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceConfig) -> u64 {
+/// Replays `trace` on `strategy` at `capacity`, cache-aside; returns the hits and the most
+/// entries held after any request. A strategy that buffers its inserts is settled every
+/// [`Strategy::settle_every`] sets.
+pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceConfig) -> Replayed {
     let clock = ManualClock::new();
-    let cache = strategy.build::<u64, u64, _>(capacity, clock.clone());
+    let origin = Held::origin();
+    let cache = strategy.build::<u64, Held, _>(capacity, clock.clone());
     let ttl = cfg.ttl_secs.map_or(Duration::MAX, Duration::from_secs_f64);
     let tick = cfg
         .ttl_secs
         .map(|_| Duration::from_secs_f64(cfg.request_interval_secs));
     let settle = strategy.settle_every(capacity);
-    let (mut hits, mut sets) = (0, 0);
+    let (mut hits, mut sets, mut peak) = (0, 0, 0);
     for &key in &trace.requests {
         if let Some(t) = tick {
             clock.advance(t);
@@ -138,14 +146,18 @@ pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceCo
         if cache.get_ex(&key).is_some() {
             hits += 1;
         } else {
-            cache.set_ex(key, key, ttl);
+            cache.set_ex(key, origin.clone(), ttl);
             sets += 1;
             if settle.is_some_and(|every| sets % every == 0) {
                 cache.maintain();
             }
         }
+        peak = peak.max(origin.copies());
     }
-    hits
+    Replayed {
+        hits,
+        peak_held: peak as u64,
+    }
 }
 
 fn row(
@@ -153,6 +165,7 @@ fn row(
     strategy: &'static str,
     capacity: usize,
     hits: Result<u64, String>,
+    peak_held: Option<u64>,
 ) -> TraceRow {
     let requests = trace.requests.len() as u64;
     let (hits, not_measured) = match hits {
@@ -167,6 +180,7 @@ fn row(
         hits,
         hit_ratio: hits.map(|h| h as f64 / requests.max(1) as f64),
         not_measured,
+        peak_held,
     }
 }
 
@@ -225,16 +239,16 @@ fn replay_all(
         let trace = &traces[t].0;
         bar.set_message(format!("{} {}", trace.name, s.map_or(OPT, Strategy::name)));
         let row = match s {
-            Some(s) => Some(row(
-                trace,
-                s.name(),
-                c,
-                s.replays_at(c)
-                    .map(|()| progress.time("traces", s.name(), || replay(s, trace, c, cfg))),
-            )),
+            Some(s) => {
+                let got = s
+                    .replays_at(c)
+                    .map(|()| progress.time("traces", s.name(), || replay(s, trace, c, cfg)));
+                let peak = got.as_ref().ok().map(|g| g.peak_held);
+                Some(row(trace, s.name(), c, got.map(|g| g.hits), peak))
+            }
             None => cfg.ttl_secs.is_none().then(|| {
                 let hits = progress.time("traces", OPT, || opt_hits(t, c));
-                row(trace, OPT, c, Ok(hits))
+                row(trace, OPT, c, Ok(hits), None)
             }),
         };
         bar.inc(1);
@@ -251,7 +265,11 @@ fn replay_all(
         let per_trace = (strategies.len() + 1) * capacities.len();
         out.extend(rows.by_ref().take(per_trace).flatten());
         let bound = (trace.compulsory_bound() * trace.requests.len() as f64).round() as u64;
-        out.extend(capacities.iter().map(|&c| row(trace, BOUND, c, Ok(bound))));
+        out.extend(
+            capacities
+                .iter()
+                .map(|&c| row(trace, BOUND, c, Ok(bound), None)),
+        );
     }
     out
 }
@@ -370,9 +388,9 @@ impl TraceHitRatio {
                 .map(|c| {
                     self.cells(trace, s)
                         .find(|r| r.capacity == *c)
-                        .map_or("–".to_owned(), |r| {
-                            r.hit_ratio
-                                .map_or_else(|| NOT_MEASURED.to_owned(), |h| percent(100.0 * h, 2))
+                        .map_or("–".to_owned(), |r| match r.hit_ratio {
+                            Some(h) => with_peak(percent(100.0 * h, 2), r.capacity, r.peak_held),
+                            None => NOT_MEASURED.to_owned(),
                         })
                 })
                 .collect();
@@ -432,6 +450,12 @@ impl Section for TraceHitRatio {
             self.trace_hit_ratio
                 .iter()
                 .map(|r| (r.strategy, &r.not_measured)),
+        );
+        over_capacity_note(
+            o,
+            self.trace_hit_ratio
+                .iter()
+                .map(|r| (r.strategy, r.capacity, r.peak_held, r.trace.as_str())),
         );
         for (name, requests, distinct, format) in &self.traces {
             let _ = write!(
@@ -531,11 +555,9 @@ mod tests {
         let lru = Registry::ours().require("lru").unwrap();
         let cfg = TraceConfig::new(&["multi2"]);
         for c in caps {
-            assert_eq!(
-                replay(&lru, &trace, c, &cfg),
-                list_lru(&trace.requests, c),
-                "multi2 at {c}"
-            );
+            let got = replay(&lru, &trace, c, &cfg);
+            assert_eq!(got.hits, list_lru(&trace.requests, c), "multi2 at {c}");
+            assert_eq!(got.peak_held, c as u64, "lru holds its capacity, no more");
         }
     }
 
@@ -589,10 +611,10 @@ mod tests {
         instant.ttl_secs = Some(0.0005); // expired before the next request
         let c = caps[3];
         let (h_none, h_short) = (
-            replay(&ttlfifo, &trace, c, &none),
-            replay(&ttlfifo, &trace, c, &short),
+            replay(&ttlfifo, &trace, c, &none).hits,
+            replay(&ttlfifo, &trace, c, &short).hits,
         );
         assert!(h_short < h_none, "{h_short} vs {h_none}");
-        assert_eq!(replay(&ttlfifo, &trace, c, &instant), 0);
+        assert_eq!(replay(&ttlfifo, &trace, c, &instant).hits, 0);
     }
 }

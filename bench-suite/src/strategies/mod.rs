@@ -30,7 +30,7 @@ pub use baseline::HashMapBaseline;
 pub use builtin::fixed_hasher;
 pub use types::{BenchClock, Key, Value, Wire};
 
-use crate::values::TrackedValue;
+use crate::values::{Held, TrackedValue};
 
 /// The footprint table's row of the payload alone: a name no strategy may take.
 pub const FLOOR: &str = "payload_floor";
@@ -89,12 +89,16 @@ impl<T: Build> ErasedBuild for T {
             (String, u64, SystemClock),
             (String, TrackedValue, ManualClock),
             (String, TrackedValue, SystemClock),
+            (String, Held, ManualClock),
+            (String, Held, SystemClock),
             (u64, String, ManualClock),
             (u64, String, SystemClock),
             (u64, u64, ManualClock),
             (u64, u64, SystemClock),
             (u64, TrackedValue, ManualClock),
             (u64, TrackedValue, SystemClock),
+            (u64, Held, ManualClock),
+            (u64, Held, SystemClock),
         );
         unreachable!("Key, Value and BenchClock are sealed to the types listed above")
     }

@@ -6,7 +6,7 @@ use std::hash::Hash;
 
 use cache_core::{Clock, ManualClock, SystemClock};
 
-use crate::values::TrackedValue;
+use crate::values::{Held, TrackedValue};
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -64,6 +64,18 @@ impl Wire for TrackedValue {
     }
 }
 
+/// Replays run in this process only: a token has no bytes to send.
+impl Wire for Held {
+    const PYTHON: &'static str = "str";
+    fn to_wire(&self) -> Vec<u8> {
+        b"held".to_vec()
+    }
+    /// None: a copy read back from elsewhere is not a copy of this process's token.
+    fn from_wire(_: Vec<u8>) -> Option<Held> {
+        None
+    }
+}
+
 /// A clock the measurements run strategies on: [`ManualClock`] (moved by hand: footprint,
 /// retention at full scale, hit ratio, `get_expired` bench) or [`SystemClock`] (real time:
 /// the benches, and retention of strategies whose reclamation runs on real time).
@@ -72,6 +84,7 @@ pub trait BenchClock: Clock + Clone + Send + Sync + 'static + sealed::Sealed {}
 impl sealed::Sealed for String {}
 impl sealed::Sealed for u64 {}
 impl sealed::Sealed for TrackedValue {}
+impl sealed::Sealed for Held {}
 impl sealed::Sealed for ManualClock {}
 impl sealed::Sealed for SystemClock {}
 impl Key for String {}
@@ -79,5 +92,6 @@ impl Key for u64 {}
 impl Value for String {}
 impl Value for u64 {}
 impl Value for TrackedValue {}
+impl Value for Held {}
 impl BenchClock for ManualClock {}
 impl BenchClock for SystemClock {}
