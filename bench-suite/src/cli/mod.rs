@@ -79,7 +79,7 @@ enum Cmd {
 
 #[derive(Args, Debug, Clone)]
 struct ReportArgs {
-    /// The reduced run (CI): small sizes, short real-time phases; about 7 s on 2 cores.
+    /// The reduced run (CI): small sizes, short real-time phases; about 9 s on 2 cores.
     #[arg(long)]
     quick: bool,
     /// Where to write report.md, report.json, the CSV files and the SVG charts [default:
