@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use cache_core::ManualClock;
 use rand_distr::{Distribution, Zipf};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -16,13 +15,12 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 use crate::format::f3;
-use crate::measure::{Measurement, Replayed, Track};
+use crate::measure::{Measurement, Replayed, Track, replay_aside};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
 use crate::svg::{Chart, Series};
 use crate::table::Table;
-use crate::values::Held;
 
 /// The hit-ratio workload.
 #[derive(Debug, Clone, Serialize)]
@@ -138,33 +136,12 @@ pub fn replay(
     regime: Regime,
     stream: &[u64],
 ) -> Replayed {
-    let clock = ManualClock::new();
-    let origin = Held::origin();
-    let cache = strategy.build::<u64, Held, _>(capacity, clock.clone());
     let ttl = match regime {
         Regime::CapacityLimited => Duration::MAX,
         Regime::TtlLimited => Duration::from_secs_f64(cfg.ttl_secs),
     };
     let tick = Duration::from_secs_f64(cfg.tick_secs);
-    let settle = strategy.settle_every(capacity);
-    let (mut hits, mut sets, mut peak) = (0, 0, 0);
-    for (i, &key) in stream.iter().enumerate() {
-        clock.advance(tick);
-        if cache.get_ex(&key).is_some() {
-            hits += u64::from(i as u64 >= cfg.warmup);
-        } else {
-            cache.set_ex(key, origin.clone(), ttl);
-            sets += 1;
-            if settle.is_some_and(|every| sets % every == 0) {
-                cache.maintain();
-            }
-        }
-        peak = peak.max(origin.copies());
-    }
-    Replayed {
-        hits,
-        peak_held: peak as u64,
-    }
+    replay_aside(strategy, capacity, stream, ttl, Some(tick), cfg.warmup)
 }
 
 /// The hit-ratio section: every strategy at every capacity, in both regimes.
@@ -453,7 +430,10 @@ pub(crate) fn over_capacity_note<'a>(
 
 #[cfg(test)]
 mod tests {
+    use cache_core::ManualClock;
+
     use super::*;
+    use crate::values::Held;
 
     fn strategy(name: &str) -> Strategy {
         crate::strategies::Registry::ours().require(name).unwrap()

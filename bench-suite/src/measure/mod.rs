@@ -18,14 +18,19 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use cache_core::ManualClock;
+
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::section::Section;
+use crate::strategies::Strategy;
 use crate::trace::{Format, Trace};
+use crate::values::Held;
 use config::ReportConfig;
 
 /// How the report runs one measurement: the report lists these, in report order
@@ -192,6 +197,45 @@ pub struct Replayed {
     /// by the values themselves ([`crate::values::Held`]), so entries awaiting an eviction the
     /// cache applies later count too.
     pub peak_held: u64,
+}
+
+/// Replays `requests` cache-aside on `strategy` at `capacity`, on a hand-moved clock that
+/// advances by `tick` before each request (not at all without one): `get_ex`, and on a miss
+/// `set_ex` with `ttl`. Counts the hits from request `warmup` on, and the most entries held
+/// after any request. A strategy that buffers its inserts is settled every
+/// [`Strategy::settle_every`] sets.
+pub(crate) fn replay_aside(
+    strategy: &Strategy,
+    capacity: usize,
+    requests: &[u64],
+    ttl: Duration,
+    tick: Option<Duration>,
+    warmup: u64,
+) -> Replayed {
+    let clock = ManualClock::new();
+    let origin = Held::origin();
+    let cache = strategy.build::<u64, Held, _>(capacity, clock.clone());
+    let settle = strategy.settle_every(capacity);
+    let (mut hits, mut sets, mut peak) = (0, 0, 0);
+    for (i, &key) in requests.iter().enumerate() {
+        if let Some(t) = tick {
+            clock.advance(t);
+        }
+        if cache.get_ex(&key).is_some() {
+            hits += u64::from(i as u64 >= warmup);
+        } else {
+            cache.set_ex(key, origin.clone(), ttl);
+            sets += 1;
+            if settle.is_some_and(|every| sets % every == 0) {
+                cache.maintain();
+            }
+        }
+        peak = peak.max(origin.copies());
+    }
+    Replayed {
+        hits,
+        peak_held: peak as u64,
+    }
 }
 
 /// The threads [`parallel`] may run jobs on now.

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use cache_core::ManualClock;
 use serde::Serialize;
 
 use super::hitratio::{
@@ -17,14 +16,13 @@ use super::hitratio::{
 use super::parallel;
 use crate::error::{Error, Result};
 use crate::format::{f2, percent};
-use crate::measure::{Measurement, Replayed, Track};
+use crate::measure::{Measurement, Replayed, Track, replay_aside};
 use crate::progress::Progress;
 use crate::section::{OutFile, Section, csv_file};
 use crate::strategies::Strategy;
 use crate::svg::{Chart, Series};
 use crate::table::Table;
 use crate::trace::{Format, Trace, catalog, opt};
-use crate::values::Held;
 
 pub use crate::strategies::BOUND;
 pub use crate::strategies::OPT;
@@ -130,34 +128,11 @@ pub struct TraceRow {
 /// entries held after any request. A strategy that buffers its inserts is settled every
 /// [`Strategy::settle_every`] sets.
 pub fn replay(strategy: &Strategy, trace: &Trace, capacity: usize, cfg: &TraceConfig) -> Replayed {
-    let clock = ManualClock::new();
-    let origin = Held::origin();
-    let cache = strategy.build::<u64, Held, _>(capacity, clock.clone());
     let ttl = cfg.ttl_secs.map_or(Duration::MAX, Duration::from_secs_f64);
     let tick = cfg
         .ttl_secs
         .map(|_| Duration::from_secs_f64(cfg.request_interval_secs));
-    let settle = strategy.settle_every(capacity);
-    let (mut hits, mut sets, mut peak) = (0, 0, 0);
-    for &key in &trace.requests {
-        if let Some(t) = tick {
-            clock.advance(t);
-        }
-        if cache.get_ex(&key).is_some() {
-            hits += 1;
-        } else {
-            cache.set_ex(key, origin.clone(), ttl);
-            sets += 1;
-            if settle.is_some_and(|every| sets % every == 0) {
-                cache.maintain();
-            }
-        }
-        peak = peak.max(origin.copies());
-    }
-    Replayed {
-        hits,
-        peak_held: peak as u64,
-    }
+    replay_aside(strategy, capacity, &trace.requests, ttl, tick, 0)
 }
 
 fn row(

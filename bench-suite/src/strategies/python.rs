@@ -134,12 +134,9 @@ impl Driver {
     /// queue holds [`CHUNK`] bytes, so that a stream of sets reaches Python in large writes
     /// and Python reads many at a time instead of waking for each.
     fn send(&mut self, request: fmt::Arguments<'_>, question: bool) -> Result<(), String> {
-        if self.requests.is_none() {
-            return Err(format!("{PYTHON} stopped reading"));
-        }
         let _ = writeln!(self.pending, "{request}\t");
         if question || self.pending.len() >= CHUNK {
-            let chunk = std::mem::replace(&mut self.pending, String::with_capacity(CHUNK + 256));
+            let chunk = std::mem::take(&mut self.pending);
             self.ship(chunk)?;
         }
         Ok(())
