@@ -14,6 +14,10 @@ pub struct Series {
     pub secondary: bool,
     /// Drawn dashed.
     pub dashed: bool,
+    /// Its place in the palette, the same in every chart of a run for a strategy (see
+    /// `strategies::series`); `None`: its index in the chart. Two series of a chart never
+    /// share a style: a slot taken twice moves the later series to the next free one.
+    pub slot: Option<usize>,
 }
 
 impl Series {
@@ -24,6 +28,7 @@ impl Series {
             points,
             secondary: false,
             dashed: false,
+            slot: None,
         }
     }
 }
@@ -82,22 +87,27 @@ fn style(i: usize) -> (&'static str, Marker) {
 }
 
 impl Marker {
-    /// The marker at (x, y) in `color`.
-    fn draw(self, s: &mut String, x: f64, y: f64, color: &str) {
+    /// The marker at (x, y) in `color`; with `tip`, a point of the data, which a browser names
+    /// under the cursor (an SVG `<title>`; the page's script shows it at once).
+    fn draw(self, s: &mut String, x: f64, y: f64, color: &str, tip: Option<&str>) {
+        let end = match tip {
+            Some(t) => format!("><title>{}</title></{}>", escape(t), self.element()),
+            None => "/>".to_owned(),
+        };
         let _ = match self {
             Marker::Dot => writeln!(
                 s,
-                r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.4" fill="{color}"/>"#
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.4" fill="{color}"{end}"#
             ),
             Marker::Square => writeln!(
                 s,
-                r#"<rect x="{:.1}" y="{:.1}" width="4.8" height="4.8" fill="{color}"/>"#,
+                r#"<rect x="{:.1}" y="{:.1}" width="4.8" height="4.8" fill="{color}"{end}"#,
                 x - 2.4,
                 y - 2.4
             ),
             Marker::Triangle => writeln!(
                 s,
-                r#"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{color}"/>"#,
+                r#"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{color}"{end}"#,
                 x,
                 y - 3.2,
                 x - 3.0,
@@ -107,7 +117,7 @@ impl Marker {
             ),
             Marker::Diamond => writeln!(
                 s,
-                r#"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{color}"/>"#,
+                r#"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{color}"{end}"#,
                 x,
                 y - 3.2,
                 x - 3.2,
@@ -119,6 +129,45 @@ impl Marker {
             ),
         };
     }
+
+    fn element(self) -> &'static str {
+        match self {
+            Marker::Dot => "circle",
+            Marker::Square => "rect",
+            Marker::Triangle | Marker::Diamond => "polygon",
+        }
+    }
+}
+
+/// A value as a point's tip gives it: six significant digits, no trailing zeros.
+pub fn exact(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v == v.trunc() && v.abs() < 1e15 {
+        return format!("{v:.0}");
+    }
+    let digits = 5 - v.abs().log10().floor() as i32;
+    let s = format!("{:.*}", digits.clamp(0, 9) as usize, v);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+/// The palette slot of each series: its own, else its index; a slot taken by an earlier
+/// series moves to the next free one.
+fn slots(series: &[Series]) -> Vec<usize> {
+    let mut taken: Vec<usize> = Vec::with_capacity(series.len());
+    for (i, s) in series.iter().enumerate() {
+        let mut slot = s.slot.unwrap_or(i);
+        while taken.contains(&slot) {
+            slot += 1;
+        }
+        taken.push(slot);
+    }
+    taken
 }
 
 /// Round tick values covering `[lo, hi]`, about five of them.
@@ -365,13 +414,17 @@ impl Chart {
         } else {
             LEFT + PW + 14.0
         };
-        for (i, series) in self.series.iter().enumerate() {
-            let (color, marker) = style(i);
+        for ((i, series), slot) in self.series.iter().enumerate().zip(slots(&self.series)) {
+            let (color, marker) = style(slot);
             let axis = if series.secondary { &f.y2 } else { &f.y1 };
-            let pts: Vec<(f64, f64)> = series
+            let kept: Vec<(f64, f64)> = series
                 .points
                 .iter()
+                .copied()
                 .filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.x_log || p.0 > 0.0))
+                .collect();
+            let pts: Vec<(f64, f64)> = kept
+                .iter()
                 .map(|&(x, y)| (f.px(x), Frame::py(axis, y)))
                 .collect();
             let dash = if series.dashed {
@@ -380,13 +433,15 @@ impl Chart {
                 ""
             };
             let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+            let name = escape(&series.name).replace('"', "&quot;");
             let _ = writeln!(
                 s,
-                r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
+                r#"<g class="series" data-series="{name}"><polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
                 path.join(" ")
             );
-            for &(x, y) in &pts {
-                marker.draw(s, x, y, color);
+            for (&(x, y), &(vx, vy)) in pts.iter().zip(&kept) {
+                let tip = format!("{}: x {}, y {}", series.name, exact(vx), exact(vy));
+                marker.draw(s, x, y, color, Some(&tip));
             }
             let ly = TOP + 10.0 + i as f64 * 18.0;
             let _ = writeln!(
@@ -397,7 +452,8 @@ impl Chart {
                 ly + 4.0,
                 escape(&series.name)
             );
-            marker.draw(s, legend_x + 11.0, ly, color);
+            marker.draw(s, legend_x + 11.0, ly, color, None);
+            s.push_str("</g>\n");
         }
     }
 
@@ -478,6 +534,28 @@ mod tests {
         // Drawn as styled: each series' legend line in its colour, and its markers.
         assert_eq!(svg.matches("<polyline").count(), 30);
         assert!(svg.contains("<rect") && svg.contains("<polygon"));
+    }
+
+    /// A series keeps the slot it asks for (a strategy's colour in every chart of a run); one
+    /// that asks for a slot taken in its chart moves to the next free one.
+    #[test]
+    fn a_series_keeps_its_slot_and_a_taken_slot_moves_on() {
+        let with = |slot: Option<usize>| Series {
+            slot,
+            ..Series::new("s", vec![(1.0, 1.0)])
+        };
+        let series = [
+            with(Some(5)),
+            with(Some(5)),
+            with(None),
+            with(Some(6)),
+            with(None),
+        ];
+        assert_eq!(slots(&series), [5, 6, 2, 7, 4]);
+        assert_eq!(exact(41.234_567_8), "41.2346");
+        assert_eq!(exact(0.412_34), "0.41234");
+        assert_eq!(exact(500_000.0), "500000");
+        assert_eq!(exact(127.5), "127.5");
     }
 
     /// A log axis was labelled at its ends only (the oltp chart showed 256 and 2000, not the

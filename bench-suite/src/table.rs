@@ -32,6 +32,11 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// The column headings.
+    pub fn head(&self) -> &[String] {
+        &self.head
+    }
+
     /// The rows.
     pub fn rows(&self) -> &[Vec<String>] {
         &self.rows

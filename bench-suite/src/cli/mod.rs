@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValuesParser, Resettable, StyledStr};
@@ -116,6 +116,9 @@ struct ReportArgs {
     /// it (also in report.json's environment).
     #[arg(long)]
     timings: bool,
+    /// Open report.html with the system's opener (xdg-open, open, start) when the run is done.
+    #[arg(long)]
+    open: bool,
 }
 
 /// The `--strategies` options take the registry's names; clap lists them in `--help` and in
@@ -458,8 +461,41 @@ fn run_report(registry: &Registry, args: &ReportArgs) -> Result<()> {
         }
     }
     let shown = std::fs::canonicalize(&out).unwrap_or(out);
-    crate::say!("wrote {} files to {} ({why})", files.len(), shown.display());
+    let page = shown.join(report::html::PAGE);
+    if args.open {
+        open_page(&page);
+    }
+    crate::say!(
+        "wrote {} files to {} ({why}); the whole report as one page: {}",
+        files.len(),
+        shown.display(),
+        page.display()
+    );
     Ok(())
+}
+
+/// Opens `page` with the system's opener, or says there is none; never an error (the files are
+/// written).
+fn open_page(page: &Path) {
+    let (opener, args): (&str, &[&str]) = if cfg!(target_os = "macos") {
+        ("open", &[])
+    } else if cfg!(windows) {
+        ("cmd", &["/C", "start", ""])
+    } else {
+        ("xdg-open", &[])
+    };
+    let started = Command::new(opener)
+        .args(args)
+        .arg(page)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match started {
+        // Reaped if it ends before this program does (an opener hands the page over and exits).
+        Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+        Err(e) => crate::say!("--open: cannot run {opener} ({e}); open the page by hand"),
+    }
 }
 
 fn run_bench_table(

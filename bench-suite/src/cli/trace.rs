@@ -168,8 +168,9 @@ pub(super) fn run_trace(registry: &Registry, args: &TraceArgs) -> Result<()> {
         &cfg,
         &progress,
     );
-    let mut md = format!("# {}\n\n", section.title());
-    section.body(&mut md);
+    let mut doc = report::Doc::new();
+    section.body(&mut doc);
+    let md = format!("# {}\n\n{}", section.title(), doc.markdown());
     let mut files = section.files()?;
     files.push(report::OutFile::new("trace.md", md.clone()));
     files.push(report::OutFile::new(

@@ -12,7 +12,7 @@ use super::trace_hit_ratio::{BOUND, OPT, TraceHitRatio};
 use crate::error::Result;
 use crate::format::{bytes, nanos, percent_of};
 use crate::measure::{Measurement, Track};
-use crate::section::{OutFile, Section};
+use crate::section::{Doc, OutFile, Section};
 use crate::strategies::Strategy;
 
 /// The advice section.
@@ -253,11 +253,11 @@ impl Section for Advice {
         "Advice from these figures"
     }
 
-    fn body(&self, o: &mut String) {
+    fn body(&self, o: &mut Doc) {
         for a in &self.advice {
             let _ = writeln!(o, "- {a}");
         }
-        o.push('\n');
+        o.push_str("\n");
     }
 
     fn files(&self) -> Result<Vec<OutFile>> {

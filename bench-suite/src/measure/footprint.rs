@@ -18,10 +18,10 @@ use crate::error::{Error, Result};
 use crate::format::{f1, f2, or_dash};
 use crate::measure::{Measurement, Track};
 use crate::progress::Progress;
-use crate::section::{OutFile, Section, csv_file};
+use crate::section::{ChartRef, Doc, OutFile, Section, csv_file};
 use crate::shapes::{self, Article, FILL_BATCH, Shape, U64};
 use crate::strategies::{External, Registry, Strategy};
-use crate::svg::{Chart, Series};
+use crate::svg::Chart;
 use crate::table::Table;
 
 pub use crate::strategies::FLOOR;
@@ -474,7 +474,7 @@ impl Footprint {
                     .filter(|f| f.shape == "article" && f.strategy == s)
                     .map(|f| (f.entries as f64, f.total_bytes_per_entry))
                     .collect();
-                Series::new(s, pts)
+                crate::strategies::series(s, pts)
             })
             .collect();
         Chart {
@@ -493,7 +493,7 @@ impl Section for Footprint {
         "Footprint: bytes per entry"
     }
 
-    fn body(&self, o: &mut String) {
+    fn body(&self, o: &mut Doc) {
         o.push_str(
             "Each cache is built with capacity N and filled with N distinct keys (TTL 1800 s, \
              nothing expires). *per entry* = (filled − empty) ÷ entries held (Caffeine's \
@@ -528,11 +528,12 @@ impl Section for Footprint {
             for &n in &sizes {
                 let t = self.table(shape, n);
                 if !t.is_empty() {
-                    let _ = write!(o, "**Shape `{shape}`, N = {n}**\n\n{t}");
+                    let _ = write!(o, "**Shape `{shape}`, N = {n}**\n\n");
+                    o.table(t);
                 }
             }
         }
-        o.push_str("![bytes per entry](footprint.svg)\n\n");
+        o.chart(ChartRef::new("bytes per entry", "footprint.svg"));
     }
 
     fn files(&self) -> Result<Vec<OutFile>> {

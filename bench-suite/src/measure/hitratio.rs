@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::format::f3;
 use crate::measure::{Measurement, Replayed, Track, replay_aside};
 use crate::progress::Progress;
-use crate::section::{OutFile, Section, csv_file};
+use crate::section::{ChartRef, Doc, OutFile, Section, csv_file};
 use crate::strategies::Strategy;
-use crate::svg::{Chart, Series};
+use crate::svg::Chart;
 use crate::table::Table;
 
 /// The hit-ratio workload.
@@ -252,7 +252,7 @@ impl HitRatio {
                     .of(regime, s)
                     .filter_map(|h| Some((h.capacity_pct, h.hit_ratio?)))
                     .collect();
-                Series::new(s, pts)
+                crate::strategies::series(s, pts)
             })
             .collect();
         Chart {
@@ -271,7 +271,7 @@ impl Section for HitRatio {
         "Hit ratio on Zipf keys"
     }
 
-    fn body(&self, o: &mut String) {
+    fn body(&self, o: &mut Doc) {
         let c = &self.config;
         let _ = writeln!(
             o,
@@ -319,12 +319,17 @@ impl Section for HitRatio {
             let name = regime.label();
             let _ = write!(
                 o,
-                "**{}**\n\n{t}![hit ratio, {name}](hit_ratio_{name}.svg)\n\n",
+                "**{}**\n\n",
                 match regime {
                     Regime::CapacityLimited => "Capacity limited (no TTL)",
                     Regime::TtlLimited => "TTL limited",
                 }
             );
+            o.table(t);
+            o.chart(ChartRef::new(
+                format!("hit ratio, {name}"),
+                format!("hit_ratio_{name}.svg"),
+            ));
         }
     }
 
@@ -345,7 +350,7 @@ pub(crate) const NOT_MEASURED: &str = "not measured";
 
 /// The line that names the strategies a replay leaves out because their entries live in
 /// another process (nothing when there are none).
-pub(crate) fn not_replayed_note(o: &mut String, names: &[&str]) {
+pub(crate) fn not_replayed_note(o: &mut Doc, names: &[&str]) {
     if !names.is_empty() {
         let _ = writeln!(
             o,
@@ -358,7 +363,7 @@ pub(crate) fn not_replayed_note(o: &mut String, names: &[&str]) {
 
 /// One line per strategy with cells not measured, saying why.
 pub(crate) fn not_measured_note<'a>(
-    o: &mut String,
+    o: &mut Doc,
     cells: impl Iterator<Item = (&'static str, &'a Option<String>)>,
 ) {
     let mut seen: Vec<&str> = Vec::new();
@@ -385,7 +390,7 @@ pub(crate) fn with_peak(figure: String, capacity: usize, peak_held: Option<u64>)
 /// over capacity, and where), and how those cells count; nothing when none did.
 /// `cells`: strategy, capacity, most held, where the cell is (a trace's name, a regime).
 pub(crate) fn over_capacity_note<'a>(
-    o: &mut String,
+    o: &mut Doc,
     cells: impl Iterator<Item = (&'static str, usize, Option<u64>, &'a str)>,
 ) {
     // Per strategy: the cell whose excess over the capacity was the largest.
@@ -548,7 +553,7 @@ mod tests {
             "0.500 (held 101)"
         );
         assert_eq!(with_peak("0.500".into(), 100, None), "0.500");
-        let mut note = String::new();
+        let mut note = Doc::new();
         over_capacity_note(
             &mut note,
             [
@@ -559,12 +564,14 @@ mod tests {
             ]
             .into_iter(),
         );
+        let note = note.markdown();
         assert!(
             note.contains("moka (at most 76 at capacity 10, cpp)") && !note.contains("lru ("),
             "{note}"
         );
-        let mut none = String::new();
+        let mut none = Doc::new();
         over_capacity_note(&mut none, [("lru", 100, Some(100), "a")].into_iter());
+        let none = none.markdown();
         assert!(
             none.starts_with("Every strategy held at most its capacity"),
             "{none}"

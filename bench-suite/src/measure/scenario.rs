@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::format::{bytes, f1, nanos, or_dash};
 use crate::measure::{Measurement, Track};
 use crate::progress::Progress;
-use crate::section::{OutFile, Section, csv_file};
+use crate::section::{Doc, OutFile, Section, csv_file};
 use crate::shapes::{self, Article, article_key};
 use crate::strategies::Strategy;
 use crate::table::Table;
@@ -285,7 +285,7 @@ impl Section for Scenario {
         "The article's scenario"
     }
 
-    fn body(&self, o: &mut String) {
+    fn body(&self, o: &mut Doc) {
         let _ = writeln!(
             o,
             "Two caches of maxlen {n} per worker, {w} workers. The article estimated {est} and \
@@ -325,7 +325,7 @@ impl Section for Scenario {
                 s.workload_source.clone(),
             ]);
         }
-        let _ = write!(o, "{t}");
+        o.table(t);
         for sentence in &self.scenario_design_split {
             let _ = writeln!(o, "\n{sentence}\n");
         }

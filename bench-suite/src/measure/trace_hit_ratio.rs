@@ -18,9 +18,9 @@ use crate::error::{Error, Result};
 use crate::format::{f2, percent};
 use crate::measure::{Measurement, Replayed, Track, replay_aside};
 use crate::progress::Progress;
-use crate::section::{OutFile, Section, csv_file};
+use crate::section::{ChartRef, Doc, OutFile, Section, csv_file};
 use crate::strategies::Strategy;
-use crate::svg::{Chart, Series};
+use crate::svg::Chart;
 use crate::table::Table;
 use crate::trace::{Format, Trace, catalog, opt};
 
@@ -383,7 +383,7 @@ impl TraceHitRatio {
                     .cells(trace, s)
                     .filter_map(|r| Some((r.capacity as f64, 100.0 * r.hit_ratio?)))
                     .collect();
-                let mut series = Series::new(s, pts);
+                let mut series = crate::strategies::series(s, pts);
                 series.dashed = s == OPT || s == BOUND;
                 series
             })
@@ -404,7 +404,7 @@ impl Section for TraceHitRatio {
         "Hit ratio on recorded traces"
     }
 
-    fn body(&self, o: &mut String) {
+    fn body(&self, o: &mut Doc) {
         let ttl = match self.ttl_secs {
             None => "no TTL (entries never expire: only the capacity and the policy decide hits)"
                 .to_owned(),
@@ -436,9 +436,13 @@ impl Section for TraceHitRatio {
             let _ = write!(
                 o,
                 "**Trace `{name}`** ({requests} requests, {distinct} distinct keys; {format} \
-                 format)\n\n{}![hit ratio, {name}](trace_{name}.svg)\n\n",
-                self.table(name)
+                 format)\n\n"
             );
+            o.table(self.table(name));
+            o.chart(ChartRef::new(
+                format!("hit ratio, {name}"),
+                format!("trace_{name}.svg"),
+            ));
         }
         let mut t = Table::new(["strategy", "mean hit ratio", "cells"]);
         for (s, mean, n) in self.means() {
@@ -448,8 +452,9 @@ impl Section for TraceHitRatio {
             o,
             "Mean over every (trace, capacity) cell of this run that measured the strategy (the \
              *cells* column: fewer for a strategy with cells not measured, whose mean is then \
-             over other traces and capacities than the others'):\n\n{t}"
+             over other traces and capacities than the others'):\n\n"
         );
+        o.table(t);
     }
 
     fn files(&self) -> Result<Vec<OutFile>> {

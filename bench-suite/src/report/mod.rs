@@ -5,6 +5,7 @@
 //! adds the header.
 
 mod environment;
+pub mod html;
 pub mod output;
 
 use std::fmt::Write as _;
@@ -14,7 +15,7 @@ use serde::Serialize;
 
 /// The section vocabulary and the chart writer live below both the measurements and the
 /// report ([`crate::section`], [`crate::svg`]); re-exported here for the report's users.
-pub use crate::section::{OutFile, Section, csv_file};
+pub use crate::section::{Block, ChartRef, Doc, OutFile, Section, csv_file};
 pub use crate::svg;
 pub use environment::{Environment, machine_line};
 
@@ -36,6 +37,9 @@ pub const MEASUREMENTS: &[Measurement] = &[
     trace_hit_ratio::MEASUREMENT,
     advice::MEASUREMENT,
 ];
+
+/// The report's title: report.md's first line, the page's heading.
+const TITLE: &str = "cachebench report";
 
 /// Everything one run measured. Field names are stable: see README's "report.json".
 #[derive(Debug)]
@@ -198,12 +202,13 @@ impl Report {
         self.sections().find_map(|s| s.as_any().downcast_ref())
     }
 
-    fn header(&self, o: &mut String) {
+    /// The run and its strategies, under the report's title.
+    fn header(&self, o: &mut Doc) {
         let env = &self.environment;
         let crates: Vec<String> = env.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(
             o,
-            "# cachebench report\n\nRun {} (unix time {}), {} s (each section's and strategy's \
+            "Run {} (unix time {}), {} s (each section's and strategy's \
              time: `--timings`, or `environment.timings` in report.json), {} build on {} with {} \
              logical CPUs; {}; seed {}{}.\n",
             if self.parameters.quick {
@@ -254,31 +259,39 @@ impl Report {
                 n.strategy, n.why
             );
         }
-        o.push('\n');
+        o.push_str("\n");
     }
 
     /// The report as Markdown (also what the binary prints).
     pub fn markdown(&self) -> String {
-        let mut o = String::new();
-        self.header(&mut o);
+        let mut header = Doc::new();
+        self.header(&mut header);
+        let mut o = format!("# {TITLE}\n\n{}", header.markdown());
         for (i, section) in self.sections().enumerate() {
             let _ = writeln!(o, "## {}. {}\n", i + 1, section.title());
-            section.body(&mut o);
+            let mut doc = Doc::new();
+            section.body(&mut doc);
+            o.push_str(&doc.markdown());
         }
+        let _ = writeln!(o, "The same report as one page: [{0}]({0}).", html::PAGE);
         o
     }
 
-    /// Every file of the report: `report.md`, `report.json`, then each section's files.
+    /// Every file of the report: `report.md`, `report.json`, `report.html` (the page, holding
+    /// the charts), then each section's files.
     pub fn files(&self) -> Result<Vec<OutFile>> {
-        let mut out = vec![
-            OutFile::new("report.md", self.markdown()),
-            OutFile::new("report.json", serde_json::to_string_pretty(self)? + "\n"),
-        ];
+        let mut charts = Vec::new();
         for s in self.sections() {
             // A table with no rows (the traces' under `--traces none`) is no file: its CSV
             // would be empty, without even the header that says what it would hold.
-            out.extend(s.files()?.into_iter().filter(|f| !f.body.is_empty()));
+            charts.extend(s.files()?.into_iter().filter(|f| !f.body.is_empty()));
         }
+        let mut out = vec![
+            OutFile::new("report.md", self.markdown()),
+            OutFile::new("report.json", serde_json::to_string_pretty(self)? + "\n"),
+            OutFile::new(html::PAGE, html::page(self, &charts)?),
+        ];
+        out.extend(charts);
         Ok(out)
     }
 }
@@ -297,7 +310,7 @@ mod tests {
         fn title(&self) -> &'static str {
             "Bare"
         }
-        fn body(&self, _: &mut String) {}
+        fn body(&self, _: &mut Doc) {}
         fn files(&self) -> Result<Vec<OutFile>> {
             Ok(Vec::new())
         }

@@ -39,6 +39,36 @@ pub const OPT: &str = "opt";
 /// The trace tables' row of the compulsory-miss bound: a name no strategy may take.
 pub const BOUND: &str = "compulsory_bound";
 
+/// The palette slot of a chart series named `name`, the same in every chart of a run: the
+/// floor, `opt` and the compulsory bound first, then the built-in strategies in the registry's
+/// order; any other name (a user's cache) a slot after those, picked from its name (two such
+/// names may meet, and then [`crate::svg`] moves the later one of a chart to a free slot).
+pub fn chart_slot(name: &str) -> usize {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        [FLOOR, OPT, BOUND]
+            .into_iter()
+            .chain(builtin::all().iter().map(Strategy::name))
+            .collect()
+    });
+    names.iter().position(|n| *n == name).unwrap_or_else(|| {
+        // FNV-1a: stable from run to run and build to build, unlike the std hasher.
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        names.len() + (h % 16) as usize
+    })
+}
+
+/// A chart series for the strategy (or the floor, `opt`, the bound) `name`, in its own style
+/// ([`chart_slot`]).
+pub fn series(name: &str, points: Vec<(f64, f64)>) -> crate::svg::Series {
+    crate::svg::Series {
+        slot: Some(chart_slot(name)),
+        ..crate::svg::Series::new(name, points)
+    }
+}
+
 /// How to build a strategy's cache: for any [`Key`], [`Value`] and [`BenchClock`], with room
 /// for `capacity` entries (an unbounded strategy ignores it).
 ///

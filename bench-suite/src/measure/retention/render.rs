@@ -5,12 +5,12 @@ use std::fmt::Write as _;
 use super::{ClockKind, Phase, Retention, Sample, Workload};
 use crate::error::Result;
 use crate::format::{bytes, f1, percent, percent_of};
-use crate::section::{OutFile, Section, csv_file};
+use crate::section::{ChartRef, Doc, OutFile, Section, csv_file};
 use crate::svg::{Chart, Series};
 use crate::table::Table;
 
 impl Retention {
-    fn method(&self, o: &mut String) {
+    fn method(&self, o: &mut Doc) {
         let _ = write!(
             o,
             "A stream of new keys arrives at a rate that keeps the valid set (arrival rate × TTL) \
@@ -117,7 +117,7 @@ impl Retention {
                     .samples_of(w, s)
                     .map(|x| (x.t_ttls, percent_of(x.expired_resident_entries as f64, cap)))
                     .collect();
-                let mut series = Series::new(s, pts);
+                let mut series = crate::strategies::series(s, pts);
                 series.dashed = row.is_some_and(|x| x.clock == ClockKind::RealTime);
                 series
             })
@@ -161,7 +161,7 @@ impl Section for Retention {
         "Retention of expired entries"
     }
 
-    fn body(&self, o: &mut String) {
+    fn body(&self, o: &mut Doc) {
         self.method(o);
         for w in self.workloads() {
             let ttl = self
@@ -174,7 +174,8 @@ impl Section for Retention {
                         f1(x.mean_ttl_secs)
                     )
                 });
-            let _ = write!(o, "**Workload `{w}`{ttl}**\n\n{}", self.table(w));
+            let _ = write!(o, "**Workload `{w}`{ttl}**\n\n");
+            o.table(self.table(w));
             let peaks: Vec<String> = self
                 .retention
                 .iter()
@@ -193,21 +194,24 @@ impl Section for Retention {
                 "Most expired entries held at any write-phase sample: {}.\n",
                 peaks.join("; ")
             );
-            let _ = writeln!(o, "![expired entries held, {w}](retention_{w}.svg)\n");
+            o.chart(ChartRef::new(
+                format!("expired entries held, {w}"),
+                format!("retention_{w}.svg"),
+            ));
         }
-        let links: Vec<String> = self
+        let charts: Vec<ChartRef> = self
             .workloads()
             .into_iter()
             .flat_map(|w| {
-                self.strategies_in(w)
-                    .into_iter()
-                    .map(move |s| format!("[{s} {w}](retention_{w}_{s}.svg)"))
+                self.strategies_in(w).into_iter().map(move |s| ChartRef {
+                    strategy: Some(s.to_owned()),
+                    ..ChartRef::new(format!("{s} {w}"), format!("retention_{w}_{s}.svg"))
+                })
             })
             .collect();
-        let _ = writeln!(
-            o,
-            "Per-strategy timelines (entries held, live, expired, and bytes held): {}.\n",
-            links.join(", ")
+        o.linked_charts(
+            "Per-strategy timelines (entries held, live, expired, and bytes held)",
+            charts,
         );
     }
 
