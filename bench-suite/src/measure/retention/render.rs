@@ -41,6 +41,25 @@ impl Retention {
                 rt.capacity,
                 f1(rt.ttl.mean_secs())
             );
+            let span = |clock: ClockKind| {
+                self.retention_samples
+                    .iter()
+                    .filter(|x| {
+                        self.retention
+                            .iter()
+                            .any(|r| r.strategy == x.strategy && r.clock == clock)
+                    })
+                    .map(|x| x.t_ttls)
+                    .fold(0.0, f64::max)
+            };
+            let _ = write!(
+                o,
+                " In the charts their timelines are dashed and end at {} mean TTLs, where those \
+                 on the hand-moved clock run to {}: real time has to pass for them, so their \
+                 phases are shorter; the x axis counts mean TTLs of each run's own clock.",
+                f1(span(ClockKind::RealTime)),
+                f1(span(ClockKind::Manual))
+            );
         }
         for name in &self.servers {
             let _ = write!(
