@@ -144,6 +144,13 @@ fn the_page_is_one_self_contained_file_with_every_section_table_and_chart() {
         tables + 1,
         "every table, and the run's"
     );
+    // The retention charts' timelines of the two clocks end at different times: said, with
+    // where each ends.
+    assert!(
+        md.contains("In the charts their timelines are dashed and end at ")
+            && md.contains(" mean TTLs, where those on the hand-moved clock run to "),
+        "the retention section says why its timelines end apart"
+    );
     for e in std::fs::read_dir(quick_run()).unwrap() {
         let name = e.unwrap().file_name().into_string().unwrap();
         if let Some(chart) = name.strip_suffix(".svg") {
