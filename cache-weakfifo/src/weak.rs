@@ -318,6 +318,18 @@ mod tests {
 
     const TTL: Duration = Duration::from_secs(10);
 
+    /// Debug says what the port holds: its bound, its dict's entries and its deque's.
+    #[test]
+    fn debug_shows_the_bound_and_both_lengths() {
+        let cache = WeakFifoCache::<u8, u8>::new(3);
+        cache.set_ex(1, 1, Duration::from_secs(1));
+        cache.set_ex(1, 2, Duration::from_secs(1));
+        assert_eq!(
+            format!("{cache:?}"),
+            "WeakFifoCache { maxlen: 3, len: 1, deque_len: 2, .. }"
+        );
+    }
+
     #[test]
     fn after_n_newer_sets_exactly_the_oldest_n_are_dropped() {
         let (clock, drops) = (ManualClock::new(), Drops::default());

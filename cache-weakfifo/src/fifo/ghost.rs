@@ -123,6 +123,19 @@ mod tests {
         i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29) ^ i
     }
 
+    /// A fingerprint is never 0, the word of an empty place: a key whose hash has bits 40 up
+    /// all 0 but the lowest (or all 0) is remembered like any other.
+    #[test]
+    fn a_fingerprint_is_never_zero() {
+        for h in [0, 1 << 40, (1 << 40) | 0xff, u64::MAX, 3 << 40] {
+            assert_ne!(fingerprint(h), 0, "{h:#x}");
+        }
+        let mut g = Ghost::new(64);
+        g.allocate();
+        g.insert(1 << 40);
+        assert!(g.take(1 << 40));
+    }
+
     #[test]
     fn remembers_recent_evictions_and_forgets_old_ones() {
         let mut g = Ghost::new(1_024);

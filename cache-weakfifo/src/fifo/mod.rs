@@ -167,7 +167,10 @@ impl<C: Clock, S: BuildHasher> Builder<C, S> {
         let maxlen = self.maxlen.min(MAX_ENTRIES);
         let n = self
             .shards
-            .unwrap_or_else(|| default_shards(maxlen))
+            .unwrap_or_else(|| {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                default_shards(maxlen, cpus)
+            })
             .next_power_of_two();
         let shards = (0..n)
             .map(|i| maxlen / n + usize::from(i < maxlen % n))
@@ -185,9 +188,8 @@ impl<C: Clock, S: BuildHasher> Builder<C, S> {
 }
 
 /// Four shards per CPU (a power of two), halved while a shard would hold under [`MIN_SHARD`].
-fn default_shards(maxlen: usize) -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut n = (cpus * 4).next_power_of_two();
+fn default_shards(maxlen: usize, cpus: usize) -> usize {
+    let mut n = cpus.saturating_mul(4).next_power_of_two();
     while n > 1 && maxlen / n < MIN_SHARD {
         n /= 2;
     }

@@ -146,6 +146,66 @@ fn a_panicking_hash_under_the_lock_clears_the_cache_instead_of_corrupting_it() {
     cache.check_invariants();
 }
 
+/// A new key's place in the count is given back when its insertion panics (the user's `Hash`
+/// of another key, as the index grows): the cache still holds exactly its capacity after.
+#[test]
+fn a_panic_while_inserting_gives_the_place_back_and_the_capacity_stays_exact() {
+    let old = Arc::new(AtomicBool::new(false));
+    let safe = Arc::new(AtomicBool::new(false));
+    let n = 400;
+    let cache = TtlFifoCache::builder(n)
+        .shards(1)
+        .clock(ManualClock::new())
+        .build();
+    for k in 0..8 {
+        cache.set_ex(Bomb(k, Arc::clone(&old)), k, SEC);
+    }
+    let mut panicked = false;
+    for k in 8..n as u32 {
+        old.store(true, Ordering::SeqCst);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            cache.set_ex(Bomb(k, Arc::clone(&safe)), k, SEC)
+        }));
+        old.store(false, Ordering::SeqCst);
+        if r.is_err() {
+            panicked = true;
+            break;
+        }
+    }
+    assert!(panicked, "the index grew while the old keys' hash panicked");
+    let fresh = 1_000..1_000 + n as u32;
+    for k in fresh.clone() {
+        cache.set_ex(Bomb(k, Arc::clone(&safe)), k, SEC);
+    }
+    let held = fresh
+        .filter(|&k| cache.get_ex(&Bomb(k, Arc::clone(&safe))).is_some())
+        .count();
+    assert_eq!(held, n, "the last {n} keys set are all held");
+    cache.check_invariants();
+}
+
+/// Debug says what the cache is: its bound, policy, shards and length.
+#[test]
+fn debug_shows_the_bound_policy_shards_and_length() {
+    let cache: TtlFifoCache<u8, u8> = TtlFifoCache::builder(300).shards(2).build();
+    cache.set_ex(1, 1, SEC);
+    assert_eq!(
+        format!("{cache:?}"),
+        "TtlFifoCache { maxlen: 300, policy: Fifo, shards: 2, len: 1, .. }"
+    );
+}
+
+/// Four shards per CPU, a power of two, halved while a shard would hold under MIN_SHARD.
+#[test]
+fn the_default_shard_count_follows_the_cpus_and_the_size() {
+    assert_eq!(default_shards(usize::MAX, 4), 16);
+    assert_eq!(default_shards(usize::MAX, 3), 16);
+    assert_eq!(default_shards(16 * MIN_SHARD, 4), 16);
+    assert_eq!(default_shards(16 * MIN_SHARD - 1, 4), 8);
+    assert_eq!(default_shards(MIN_SHARD, 8), 1);
+    assert_eq!(default_shards(0, 1), 1);
+}
+
 #[test]
 fn a_panicking_clone_on_a_hit_changes_nothing() {
     let (clock, drops) = (ManualClock::new(), Drops::default());
