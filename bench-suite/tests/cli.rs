@@ -535,10 +535,37 @@ fn a_folder_of_the_users_files_is_refused_before_measuring_and_left_as_it_was() 
 fn without_out_and_outside_cargo_the_report_goes_to_the_current_folder_and_says_so() {
     let dir = scratch("cwd");
     std::fs::create_dir_all(&dir).unwrap();
+    // --open hands the page to the system's opener: here a stand-in on PATH that notes it.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        "#!/bin/sh\necho \"$1\" > \"$OPENED.tmp\" && mv \"$OPENED.tmp\" \"$OPENED\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opened = dir.join("opened");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_cachebench"))
-        .args(["--quick", "--no-progress", "--strategies", "ttlfifo"])
+        .args([
+            "--quick",
+            "--no-progress",
+            "--traces",
+            "none",
+            "--strategies",
+            "ttlfifo",
+            "--open",
+        ])
         .env_remove("CARGO")
         .env_remove("CARGO_TARGET_DIR")
+        .env("PATH", path)
+        .env("OPENED", &opened)
         .current_dir(&dir)
         .output()
         .unwrap();
@@ -553,6 +580,19 @@ fn without_out_and_outside_cargo_the_report_goes_to_the_current_folder_and_says_
         "{err}"
     );
     assert!(dir.join("cache-report/report.json").is_file());
+    let page = std::fs::canonicalize(dir.join("cache-report/report.html")).unwrap();
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with(&format!("the whole report as one page: {}", page.display())),
+        "{last}"
+    );
+    // The opener runs on its own: it may finish after the report has exited.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !opened.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let got = std::fs::read_to_string(&opened).expect("--open ran the opener");
+    assert_eq!(got.trim_end(), page.to_str().unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
