@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 fn quick_run() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("cachebench-page-{}", std::process::id()));
+        // In cargo's folder for integration tests' files, replaced by each run: nothing is
+        // left in the system's temporary folder.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("page-quick-run");
         let _ = std::fs::remove_dir_all(&dir);
         let out = Command::new(env!("CARGO_BIN_EXE_cachebench"))
             .args(["--quick", "--no-progress", "--out"])
