@@ -44,6 +44,13 @@ for (const table of document.querySelectorAll("main table")) {
   heads.forEach((th, col) => {
     th.classList.add("sortable");
     th.title = "sort by this column";
+    th.tabIndex = 0;
+    th.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        th.click();
+      }
+    });
     th.addEventListener("click", () => {
       const down = th.getAttribute("aria-sort") === "ascending";
       heads.forEach((h) => h.removeAttribute("aria-sort"));
