@@ -624,6 +624,52 @@ fn s3fifo_evicts_one_hit_wonders_through_the_ghost_and_keeps_what_is_reused() {
     assert_eq!(drops.sorted().len(), 12, "every value dropped once");
 }
 
+/// The ghost costs nothing until evictions are in sight: a plain FIFO cache never allocates
+/// one; S3-FIFO allocates it once, when its shard is half full, and keeps what it remembers
+/// while the shard grows again after expired entries have left.
+#[test]
+fn the_ghost_is_allocated_once_at_half_full_and_keeps_what_it_remembers() {
+    let clock = ManualClock::new();
+    let fifo = TtlFifoCache::builder(10)
+        .shards(1)
+        .clock(clock.clone())
+        .build();
+    for k in 0..20u32 {
+        fifo.set_ex(k, k, Duration::MAX);
+    }
+    assert_eq!(fifo.tables()[3], 0, "plain FIFO has no ghost");
+
+    let cache = TtlFifoCache::builder(10)
+        .policy(Policy::S3Fifo)
+        .shards(1)
+        .clock(clock.clone())
+        .build();
+    cache.set_ex(0u32, 0u32, Duration::MAX);
+    assert_eq!(
+        cache.tables()[3],
+        0,
+        "no ghost before the shard is half full"
+    );
+    for k in 1..7 {
+        cache.set_ex(k, k, Duration::MAX);
+    }
+    for k in 7..10 {
+        cache.set_ex(k, k, SEC);
+    }
+    assert!(cache.tables()[3] > 0, "a ghost once half full");
+    // Full: 10 evicts the small queue's front, 0, never read: the ghost remembers it.
+    cache.set_ex(10, 10, Duration::MAX);
+    assert!(!cache.queues().0.contains(&0));
+    // 7, 8 and 9 expire and leave; the shard grows again with 20 ...
+    clock.advance(2 * SEC);
+    cache.maintain();
+    cache.set_ex(20, 20, Duration::MAX);
+    // ... and 0, still remembered, goes straight to the main queue.
+    cache.set_ex(0, 0, Duration::MAX);
+    assert_eq!(cache.queues().1, vec![0]);
+    cache.check_invariants();
+}
+
 #[test]
 fn s3fifo_frees_expired_entries_at_either_front_without_remembering_them() {
     let (clock, drops) = (ManualClock::new(), Drops::default());
