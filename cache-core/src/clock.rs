@@ -248,6 +248,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_deadline_shows_its_nanoseconds() {
+        let dl = deadline(Timestamp::from_nanos(5), Duration::from_nanos(7));
+        assert_eq!(format!("{dl:?}"), "Deadline(12ns)");
+    }
+
+    #[test]
     fn a_clock_behind_a_reference_box_or_arc_reads_the_same_time() {
         let clock = ManualClock::new();
         clock.advance(Duration::from_secs(7)); // t = 7 s

@@ -907,6 +907,32 @@ where
 mod tests {
     use super::*;
 
+    /// The scenarios' generator is SplitMix64 exactly: the reference outputs for seed 0.
+    #[test]
+    fn the_generator_is_splitmix64() {
+        let mut g = SplitMix(0);
+        let got: Vec<u64> = (0..4).map(|_| g.next()).collect();
+        assert_eq!(
+            got,
+            [
+                0xE220_A839_7B1D_CDAF,
+                0x6E78_9E6A_A1B9_65F4,
+                0x06C4_5D18_8009_454F,
+                0xF88B_B8A8_724C_81EC
+            ]
+        );
+    }
+
+    #[test]
+    fn the_helpers_debug_output_names_them() {
+        assert_eq!(format!("{:?}", panics::Fuse::new()), "Fuse { .. }");
+        assert_eq!(
+            format!("{:?}", reentry::ReentrantValue::plain(7)),
+            "ReentrantValue(7)"
+        );
+        assert_eq!(reentry::ReentrantValue::plain(7).id(), 7);
+    }
+
     #[test]
     fn the_bounds_say_how_many_entries_may_be_resident_and_how_many_surely_fit() {
         let approx = Capabilities::new().capacity(CapacityBound::Approximate {

@@ -217,3 +217,19 @@ fn drive(cache: &Shared, hook: &Arc<Reentry>, clock: &ManualClock, timed: bool) 
     });
     calls
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hook_shows_how_many_drops_called_back() {
+        let hook = Reentry {
+            cache: OnceLock::new(),
+            armed: AtomicBool::new(false),
+            calls: AtomicU64::new(3),
+            phase: Mutex::new("none"),
+        };
+        assert_eq!(format!("{hook:?}"), "Reentry { calls: 3, .. }");
+    }
+}
