@@ -4,7 +4,7 @@
 //! ([`OutFile`]), and CSV tables ([`csv_file`]). (The chart writer is [`crate::svg`], at the
 //! same level.)
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
@@ -151,16 +151,18 @@ impl Doc {
         for b in &self.blocks {
             match b {
                 Block::Text(t) => o.push_str(t),
-                Block::Table(t) => o.push_str(&t.to_string()),
+                Block::Table(t) => {
+                    let _ = write!(o, "{t}");
+                }
                 Block::Chart(c) => {
-                    o.push_str(&format!("![{}]({})\n\n", c.alt, c.file));
+                    let _ = write!(o, "![{}]({})\n\n", c.alt, c.file);
                 }
                 Block::Charts { intro, charts } => {
                     let links: Vec<String> = charts
                         .iter()
                         .map(|c| format!("[{}]({})", c.alt, c.file))
                         .collect();
-                    o.push_str(&format!("{intro}: {}.\n\n", links.join(", ")));
+                    let _ = write!(o, "{intro}: {}.\n\n", links.join(", "));
                 }
             }
         }

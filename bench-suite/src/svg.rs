@@ -209,10 +209,19 @@ pub fn label(v: f64) -> String {
     format!("{s}{suffix}")
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Text for SVG or HTML, in an element or an attribute: `&`, `<`, `>` and `"` escaped.
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 struct Axis {
@@ -433,7 +442,7 @@ impl Chart {
                 ""
             };
             let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-            let name = escape(&series.name).replace('"', "&quot;");
+            let name = escape(&series.name);
             let _ = writeln!(
                 s,
                 r#"<g class="series" data-series="{name}"><polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,

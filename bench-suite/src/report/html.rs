@@ -10,8 +10,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Block, ChartRef, Doc, OutFile, Report, TITLE};
+use super::{Block, ChartRef, Doc, Docs, OutFile, Report, TITLE};
 use crate::error::{Error, Result};
+use crate::svg::escape as esc;
 use crate::table::Table;
 
 /// The page's file name.
@@ -20,8 +21,9 @@ pub const PAGE: &str = "report.html";
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
 
-/// The page of `report`, whose charts are among `files` (the sections' files).
-pub fn page(report: &Report, files: &[OutFile]) -> Result<String> {
+/// The page of `report`, which says `docs`, and whose charts are among `files` (the sections'
+/// files).
+pub(super) fn page(report: &Report, docs: &Docs, files: &[OutFile]) -> Result<String> {
     let names: Vec<String> = report
         .parameters
         .strategies
@@ -46,17 +48,14 @@ pub fn page(report: &Report, files: &[OutFile]) -> Result<String> {
          name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{TITLE}</title>\n\
          <style>\n{STYLE}</style>\n</head>\n<body>\n<header>\n<h1>{TITLE}</h1>\n"
     );
-    let mut header = Doc::new();
-    report.header(&mut header);
-    page.doc(&header, &mut o)?;
+    page.doc(&docs.header, &mut o)?;
     o.push_str("<h2 id=\"run\">The run</h2>\n");
     o.push_str("<div class=\"settings\">");
     page.table(&settings(report)?, &mut o);
     o.push_str("</div>\n");
     o.push_str("</header>\n<nav id=\"contents\">\n<h2>Contents</h2>\n<ol>\n");
-    let sections: Vec<_> = report.sections().collect();
-    for (i, s) in sections.iter().enumerate() {
-        let _ = writeln!(o, "<li><a href=\"#s{}\">{}</a></li>", i + 1, esc(s.title()));
+    for (i, (title, _)) in docs.sections.iter().enumerate() {
+        let _ = writeln!(o, "<li><a href=\"#s{}\">{}</a></li>", i + 1, esc(title));
     }
     o.push_str("</ol>\n</nav>\n");
     o.push_str("<form id=\"filter\" hidden>\n<fieldset>\n<legend>Strategies shown</legend>\n");
@@ -68,16 +67,14 @@ pub fn page(report: &Report, files: &[OutFile]) -> Result<String> {
         );
     }
     o.push_str("</fieldset>\n</form>\n<main>\n");
-    for (i, s) in sections.iter().enumerate() {
+    for (i, (title, doc)) in docs.sections.iter().enumerate() {
         let _ = writeln!(
             o,
             "<section id=\"s{0}\">\n<h2>{0}. {1}</h2>",
             i + 1,
-            esc(s.title())
+            esc(title)
         );
-        let mut doc = Doc::new();
-        s.body(&mut doc);
-        page.doc(&doc, &mut o)?;
+        page.doc(doc, &mut o)?;
         o.push_str("</section>\n");
     }
     let _ = write!(
@@ -212,21 +209,6 @@ impl Page<'_> {
         );
         Ok(())
     }
-}
-
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 /// Prose: paragraphs at blank lines, `- ` lines as lists, headings of bold lines kept bold.

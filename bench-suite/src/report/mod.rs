@@ -262,38 +262,63 @@ impl Report {
         o.push_str("\n");
     }
 
-    /// The report as Markdown (also what the binary prints).
-    pub fn markdown(&self) -> String {
+    /// What the report says, once for both renderers: the header, then each section's title
+    /// and blocks.
+    fn docs(&self) -> Docs {
         let mut header = Doc::new();
         self.header(&mut header);
-        let mut o = format!("# {TITLE}\n\n{}", header.markdown());
-        for (i, section) in self.sections().enumerate() {
-            let _ = writeln!(o, "## {}. {}\n", i + 1, section.title());
-            let mut doc = Doc::new();
-            section.body(&mut doc);
-            o.push_str(&doc.markdown());
-        }
-        let _ = writeln!(o, "The same report as one page: [{0}]({0}).", html::PAGE);
-        o
+        let sections = self
+            .sections()
+            .map(|s| {
+                let mut doc = Doc::new();
+                s.body(&mut doc);
+                (s.title(), doc)
+            })
+            .collect();
+        Docs { header, sections }
+    }
+
+    /// The report as Markdown (also what the binary prints).
+    pub fn markdown(&self) -> String {
+        markdown(&self.docs())
     }
 
     /// Every file of the report: `report.md`, `report.json`, `report.html` (the page, holding
     /// the charts), then each section's files.
     pub fn files(&self) -> Result<Vec<OutFile>> {
-        let mut charts = Vec::new();
+        let mut section_files = Vec::new();
         for s in self.sections() {
             // A table with no rows (the traces' under `--traces none`) is no file: its CSV
             // would be empty, without even the header that says what it would hold.
-            charts.extend(s.files()?.into_iter().filter(|f| !f.body.is_empty()));
+            section_files.extend(s.files()?.into_iter().filter(|f| !f.body.is_empty()));
         }
+        let docs = self.docs();
         let mut out = vec![
-            OutFile::new("report.md", self.markdown()),
+            OutFile::new("report.md", markdown(&docs)),
             OutFile::new("report.json", serde_json::to_string_pretty(self)? + "\n"),
-            OutFile::new(html::PAGE, html::page(self, &charts)?),
+            OutFile::new(html::PAGE, html::page(self, &docs, &section_files)?),
         ];
-        out.extend(charts);
+        out.extend(section_files);
         Ok(out)
     }
+}
+
+/// What a report says ([`Report::docs`]), which report.md and report.html render.
+struct Docs {
+    header: Doc,
+    /// Each section's title and blocks, in report order.
+    sections: Vec<(&'static str, Doc)>,
+}
+
+/// report.md.
+fn markdown(docs: &Docs) -> String {
+    let mut o = format!("# {TITLE}\n\n{}", docs.header.markdown());
+    for (i, (title, doc)) in docs.sections.iter().enumerate() {
+        let _ = writeln!(o, "## {}. {title}\n", i + 1);
+        o.push_str(&doc.markdown());
+    }
+    let _ = writeln!(o, "The same report as one page: [{0}]({0}).", html::PAGE);
+    o
 }
 
 #[cfg(test)]
