@@ -25,16 +25,19 @@ fn settle() {
 /// After a key's `Hash` or `Eq` panicked inside moka (the adapter catches it, so moka's locks
 /// are never poisoned), moka may have filed an entry under a hash that lookups and its own
 /// removals miss: such entries stay allocated past the capacity and are not freed with the
-/// cache. The adapter invalidates everything so none is ever served; the rest is moka's. A
-/// value whose `Drop` panics inside moka's housekeeping leaves moka's size accounting behind,
-/// and a later eviction overflows it (seen: "attempt to subtract with overflow" in
-/// `base_cache.rs`, then an abort), so that half of the scenario does not run.
+/// cache. Its size accounting does not survive either: moka 0.12.16 later subtracts more
+/// entries than it counted (`base_cache.rs:819`, `self.entry_count -= entry_count`, "attempt
+/// to subtract with overflow" in a debug build, a wrapped count in a release one) — seen twice
+/// in this scenario, once under `.ci/run`, with the LRU policy, depending on when moka's
+/// housekeeping ran; a panicking `Drop` inside its housekeeping does the same every time.
+/// Every later call can then panic, so the scenario is not run for moka (either policy: the
+/// accounting is shared).
 const CAPS: Capabilities =
     Capabilities::new()
         .settle_after_drop(settle)
-        .panic_safety(PanicSafety::ServesOn {
-            why: "moka keeps entries filed under a panicking key's hash allocated (past its \
-              capacity, not freed with the cache), and a panicking Drop breaks its accounting",
+        .panic_safety(PanicSafety::NotSurvived {
+            why: "after a panic in a key's Hash or Eq, or a value's Drop, moka 0.12.16's entry \
+              count can underflow (base_cache.rs:819): later calls panic in a debug build",
         });
 
 mod tiny_lfu {
